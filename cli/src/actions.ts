@@ -1,11 +1,43 @@
 // The real side effects behind each subcommand.
+import { ConfigError, configHelp, exitOnConfigError, loadConfig } from '@shoal/common';
+import { metaserverConfigSchema } from '@shoal/metaserver';
+import { nodeConfigSchema } from '@shoal/node';
+import { proxyConfigSchema } from '@shoal/proxy';
 import type { CliActions, ProcessKind } from './program.js';
 import { EXIT_NOT_AVAILABLE } from './program.js';
 
+const SCHEMAS = { node: nodeConfigSchema, metaserver: metaserverConfigSchema, proxy: proxyConfigSchema } as const;
+
 const PROCESS_ISSUE: Record<ProcessKind, number> = { node: 4, metaserver: 5, proxy: 7 };
 
+/** Validates a process's configuration; a bad option exits 2 with one line naming it. */
+export function validateProcessConfig(kind: ProcessKind, argv: readonly string[]): void {
+  const options = { env: process.env, argv };
+  try {
+    switch (kind) {
+      case 'node':
+        loadConfig(nodeConfigSchema, options);
+        return;
+      case 'metaserver':
+        loadConfig(metaserverConfigSchema, options);
+        return;
+      case 'proxy':
+        loadConfig(proxyConfigSchema, options);
+        return;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) exitOnConfigError(err);
+    throw err;
+  }
+}
+
 export const defaultActions: CliActions = {
-  async runProcess(kind, _argv) {
+  async runProcess(kind, argv) {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(`Usage: shoal ${kind} [--config <file>] [--<option> <value> ...]\n\n${configHelp(SCHEMAS[kind])}`);
+      return 0;
+    }
+    validateProcessConfig(kind, argv);
     return defaultActions.notYetAvailable(kind, PROCESS_ISSUE[kind]);
   },
   notYetAvailable(command, issue) {

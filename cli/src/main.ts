@@ -5,9 +5,13 @@ import { buildProgram } from './program.js';
 import { defaultActions } from './actions.js';
 
 let exitCode = 0;
-const program = buildProgram(defaultActions, (code) => {
-  exitCode = code;
-});
+const program = buildProgram(
+  defaultActions,
+  (code) => {
+    exitCode = code;
+  },
+  process.argv,
+);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

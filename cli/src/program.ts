@@ -16,7 +16,8 @@ export interface CliActions {
 
 export type ProcessKind = 'node' | 'metaserver' | 'proxy';
 
-export function buildProgram(actions: CliActions, setExitCode: (code: number) => void): Command {
+/** `argv` is the full process argv (node, script, ...), as given to `parseAsync`. */
+export function buildProgram(actions: CliActions, setExitCode: (code: number) => void, argv: readonly string[]): Command {
   const program = new Command('shoal')
     .description('Shoal: a Raft-replicated, sharded, persistent key-value database that speaks Redis')
     .version('0.1.0')
@@ -30,15 +31,17 @@ export function buildProgram(actions: CliActions, setExitCode: (code: number) =>
     ['metaserver', 'run a metaserver (cluster metadata and scheduling)'],
     ['proxy', 'run a RESP proxy for Redis clients'],
   ] as const) {
+    // Options belong to the process's config schema, not to commander: everything after the
+    // subcommand goes to the config loader untouched (`--config f.yaml --raft-log-sync async`),
+    // which rejects unknown options itself, naming them.
     program
       .command(kind)
-      .description(what)
-      .option('--config <file>', 'YAML or JSON config file; options may also come from SHOAL_* env vars and --flags')
+      .description(`${what}; options: --config <file>, SHOAL_* env vars, --<option> flags (see --help)`)
+      .helpOption(false)
       .allowUnknownOption(true)
       .allowExcessArguments(true)
-      .helpOption('-h, --help')
-      .action(async (_opts: unknown, cmd: Command) => {
-        setExitCode(await actions.runProcess(kind, processArgs(cmd)));
+      .action(async () => {
+        setExitCode(await actions.runProcess(kind, processArgs(argv, kind)));
       });
   }
 
@@ -79,13 +82,10 @@ export function buildProgram(actions: CliActions, setExitCode: (code: number) =>
   return program;
 }
 
-/** The arguments after the subcommand name, so the process's config loader sees its flags. */
-function processArgs(cmd: Command): string[] {
-  const out: string[] = [];
-  const config = cmd.opts()['config'] as string | undefined;
-  if (config !== undefined) out.push('--config', config);
-  out.push(...cmd.args);
-  return out;
+/** The raw arguments after the subcommand name, so the process's config loader sees all of them. */
+function processArgs(argv: readonly string[], name: string): string[] {
+  const at = argv.indexOf(name, 2);
+  return at < 0 ? [] : argv.slice(at + 1);
 }
 
 export { CommanderError };

@@ -1,1 +1,2 @@
-export {};
+export { metaserverConfigSchema } from './config.js';
+export type { MetaserverConfig } from './config.js';

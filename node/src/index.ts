@@ -1,1 +1,2 @@
-export {};
+export { nodeConfigSchema } from './config.js';
+export type { NodeConfig } from './config.js';

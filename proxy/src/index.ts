@@ -1,1 +1,2 @@
-export {};
+export { proxyConfigSchema } from './config.js';
+export type { ProxyConfig } from './config.js';
