@@ -11,8 +11,7 @@ import { fileURLToPath } from 'node:url';
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.js');
 
 function shoal(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SHOAL_')) delete env[k];
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SHOAL_')));
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env, timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
