@@ -15,6 +15,7 @@ export * as meta from './gen/meta.js';
 export * as admin from './gen/admin.js';
 export {
   DECODE_DEPTH_MAX,
+  EMPTY_BYTES,
   ProtoError,
   Reader,
   Writer,
