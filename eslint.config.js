@@ -39,7 +39,10 @@ export default tseslint.config(
     },
   },
   {
+    // The library itself. Its unit tests (`*.test.ts`) run under Node's test runner and
+    // may use node:test, files and timers; they are not part of the library.
     files: ['raft-ts/src/**/*.ts'],
+    ignores: ['raft-ts/src/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{ group: ['node:*'], message: `${RAFT_PURITY_MESSAGE}: no node:* modules` }],

@@ -11,3 +11,6 @@ export type { ProgressStateName, ProgressStatus, Status } from './status.js';
 export { MemoryStorage } from './storage-memory.js';
 export { encodeConfChange, decodeConfChange } from './conf-change.js';
 export { RaftAssertionError } from './assert.js';
+export {
+  describeConfState, describeEntry, describeHardState, describeMessage, describeReady, describeSnapshot,
+} from './describe.js';
