@@ -80,12 +80,18 @@
  *
  * `readIndex(ctx)` yields a ReadState `{index, requestCtx}`. With `ReadOnlyOption.Safe`
  * the leader confirms its leadership with a heartbeat round before answering (costs a
- * round trip, assumes nothing about clocks). With `ReadOnlyOption.LeaseBased` it answers
- * at once, trusting that no other leader can have been elected while check-quorum keeps
- * it in power. That is only sound if every node's tick rate is within a bounded drift of
- * the others' — a follower must not time out its election timeout before the leader's
- * check-quorum round ends — so LeaseBased requires `checkQuorum` (validateConfig refuses
- * it otherwise), and hosts should leave a margin (e.g. a heartbeat) for drift and pauses.
+ * round trip, assumes nothing about clocks). With `ReadOnlyOption.LeaseBased` (requires
+ * `checkQuorum`; validateConfig refuses it otherwise) a follower that heard from the
+ * leader within the election timeout promises not to help elect a rival: it ignores
+ * votes and does not campaign, even when the host calls `campaign()`. The leader holds a
+ * lease once a quorum acknowledged a heartbeat round it sent at tick t (a read without a
+ * valid lease triggers such a round and is answered by it); until tick
+ * t + electionTimeout - 1 it answers reads at once. The lease is dropped on any
+ * membership change (and not used while a conf change is unapplied), and for the rest of
+ * the term once the leader sent MsgTimeoutNow (transfer votes override the promise).
+ * This is only sound if ticks run at the same rate everywhere (bounded drift; hosts
+ * should leave a margin for drift and pauses) and a restarted peer — which forgot its
+ * promise — stays down for an election timeout before it rejoins.
  * A new leader answers reads only after it committed an entry of its own term.
  *
  * ## Membership changes

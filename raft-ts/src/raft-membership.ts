@@ -33,6 +33,7 @@ export function applyConfChange(r: Raft, cc: ConfChange): ConfState {
 
 export function switchToConfig(r: Raft, config: TrackerConfig, progress: Map<PeerId, Progress>): ConfState {
   r.trk.setConfig(config, progress);
+  r.leaseExpiresTick = 0; // a lease is proven against one configuration's quorums
   r.info(`switched to configuration ${trackerConfigToString(config)}`);
   const pr = progress.get(r.id);
   r.isLearner = pr !== undefined && pr.isLearner;
@@ -64,8 +65,16 @@ export function restoreConfState(r: Raft, cs: ConfState): void {
 export function appliedTo(r: Raft, index: LogIndex): void {
   const newApplied = Math.max(index, r.raftLog.applied) as LogIndex;
   r.raftLog.appliedTo(newApplied);
-  if (r.trk.config.autoLeave && newApplied >= r.pendingConfIndex && r.state === StateRole.Leader) {
-    // May be refused during a leadership transfer; it is retried on the next advance.
+  maybeAutoLeave(r);
+}
+
+/**
+ * Leader: proposes leaving an auto-leave joint configuration once everything up to it is
+ * applied. Refused while a leadership transfer is in progress; retried on the next
+ * advance and when the transfer is abandoned (Raft.tickHeartbeat).
+ */
+export function maybeAutoLeave(r: Raft): void {
+  if (r.trk.config.autoLeave && r.raftLog.applied >= r.pendingConfIndex && r.state === StateRole.Leader) {
     const e: Entry = { term: 0 as Term, index: 0 as LogIndex, type: EntryType.ConfChange, data: LEAVE_JOINT_DATA };
     const m = newMessage(MessageType.Prop, NO_PEER, r.id, 0 as Term);
     m.entries = [e];

@@ -119,6 +119,11 @@ export function flushAppends(r: Raft): void {
 
 export function sendTimeoutNow(r: Raft, to: PeerId): void {
   r.send(newMessage(MessageType.TimeoutNow, to, r.id, 0 as Term));
+  // `to` campaigns with the transfer marker, which makes voters ignore their promise to
+  // us: our lease is void for the rest of the term (even if the transfer is abandoned,
+  // the TimeoutNow may still arrive).
+  r.leaseVoid = true;
+  r.leaseExpiresTick = 0;
   if (!r.trk.progress.has(r.id)) {
     // A removed leader only kept leading to hand over; no member would ever tell it
     // about the new term, so it steps down now rather than lingering as a leader.

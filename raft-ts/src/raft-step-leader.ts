@@ -186,10 +186,34 @@ function handleHeartbeatResp(r: Raft, m: Message, pr: Progress): void {
   // ack or reject is what frees the window. A caught-up follower in Probe gets one so it
   // can return to Replicate.
   if (pr.match < r.raftLog.lastIndex() || pr.state === ProgressState.Probe) sendAppend(r, m.from);
-  if (r.cfg.readOnlyOption !== ReadOnlyOption.Safe || m.context.length === 0) return;
+  if (m.context.length === 0) return;
   const acks = r.readOnly.recvAck(m.from, m.context);
   if (acks === null || r.trk.voteResultOf(acks) !== VoteResult.Won) return;
-  for (const rs of r.readOnly.advance(m.context)) respondToReadIndex(r, rs.req, rs.index);
+  for (const rs of r.readOnly.advance(m.context)) {
+    if (r.cfg.readOnlyOption === ReadOnlyOption.LeaseBased) extendLease(r, rs.tick);
+    respondToReadIndex(r, rs.req, rs.index);
+  }
+}
+
+/**
+ * A quorum acknowledged a heartbeat sent no earlier than `sentTick`: each of them heard
+ * from us at or after it and (check-quorum) will not help elect a rival for an election
+ * timeout from then. The lease ends one tick earlier than that, because peers' ticks are
+ * not in phase; hosts leave a further margin for clock drift (doc.ts).
+ */
+function extendLease(r: Raft, sentTick: number): void {
+  if (r.leaseVoid) return;
+  const expires = sentTick + r.cfg.electionTimeoutTicks - 1;
+  if (expires > r.leaseExpiresTick) r.leaseExpiresTick = expires;
+}
+
+/**
+ * Whether a lease read may be answered without a heartbeat round: the lease holds, no
+ * transfer overrode it, and every conf change in our log is applied (the lease was
+ * proven against the current configuration; switchToConfig drops it on any change).
+ */
+function leaseValid(r: Raft): boolean {
+  return !r.leaseVoid && r.tickCount < r.leaseExpiresTick && r.pendingConfIndex <= r.raftLog.applied;
 }
 
 function handleSnapStatus(r: Raft, m: Message, pr: Progress): void {
@@ -245,7 +269,9 @@ function readIndex(r: Raft, m: Message): void {
     r.warn(`dropping ReadIndex request: ${READ_INDEX_PENDING_MAX} requests already pending`);
     return;
   }
-  if (r.trk.isSingleton()) {
+  if (r.trk.isSingleton() && r.trk.isVoter(r.id)) {
+    // We are the only voter: nobody else can be elected. (A removed leader whose group
+    // shrank to one other voter is not: it must confirm with that voter like any leader.)
     respondToReadIndex(r, m, r.raftLog.committed);
     return;
   }
@@ -260,15 +286,17 @@ function readIndex(r: Raft, m: Message): void {
 
 function serveReadIndex(r: Raft, m: Message): void {
   const committed = r.raftLog.committed;
-  if (r.cfg.readOnlyOption === ReadOnlyOption.Safe) {
-    r.readOnly.addRequest(committed, m);
-    r.readOnly.recvAck(r.id, m.context); // the leader acknowledges itself
-    bcastHeartbeatWithCtx(r, m.context);
-  } else {
-    // Lease: check-quorum guarantees no other leader was elected within the election
-    // timeout (assuming bounded clock drift; see doc.ts), so answer at once.
+  if (r.cfg.readOnlyOption === ReadOnlyOption.LeaseBased && leaseValid(r)) {
+    // A quorum promised not to elect a rival until the lease expires (assuming bounded
+    // clock drift; see doc.ts), so answer at once.
     respondToReadIndex(r, m, committed);
+    return;
   }
+  // Safe, or no valid lease: confirm leadership with a heartbeat round (with leases, its
+  // acknowledgement also renews the lease).
+  r.readOnly.addRequest(committed, m, r.tickCount);
+  r.readOnly.recvAck(r.id, m.context); // the leader acknowledges itself
+  bcastHeartbeatWithCtx(r, m.context);
 }
 
 export function releasePendingReadIndexMessages(r: Raft): void {

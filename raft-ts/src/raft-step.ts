@@ -39,8 +39,7 @@ function stepHigherTerm(r: Raft, m: Message): boolean {
   const isVote = m.type === MessageType.Vote || m.type === MessageType.PreVote;
   if (isVote) {
     const force = bytesEqual(m.context, CAMPAIGN_TRANSFER_CONTEXT);
-    const inLease = r.cfg.checkQuorum && r.lead !== NO_PEER && r.electionElapsed < r.cfg.electionTimeoutTicks;
-    if (!force && inLease) {
+    if (!force && r.inLease()) {
       // We heard from a leader within the minimum election timeout: a disruptive
       // (e.g. partitioned, rejoining) candidate must not depose it. This is also what
       // makes lease reads safe.

@@ -21,11 +21,11 @@ import { ProgressTracker } from './progress-tracker.js';
 import { ReadOnly } from './read-only.js';
 import { RaftLog } from './raft-log.js';
 import { VoteResult } from './quorum.js';
-import { switchToConfig } from './raft-membership.js';
+import { maybeAutoLeave, switchToConfig } from './raft-membership.js';
 import { stepMessage } from './raft-step.js';
 import type { StepOutcome } from './step-result.js';
 import type { Entry, HardState, LogIndex, Logger, Message, PeerId, Rand, ReadState, SoftState, Term } from './types.js';
-import { EntryType, MessageType, NO_PEER, StateRole } from './types.js';
+import { EntryType, MessageType, NO_PEER, ReadOnlyOption, StateRole } from './types.js';
 
 const ROLE_NAMES = ['StateFollower', 'StateCandidate', 'StateLeader', 'StatePreCandidate'] as const;
 export function roleName(r: StateRole): string {
@@ -62,6 +62,19 @@ export class Raft {
   randomizedElectionTimeout = 0;
   /** New entries or a new commit index are not yet broadcast (flushed per Ready; see flushAppends). */
   bcastPending = false;
+  /** Ticks since this peer started; never reset. The clock lease reads are measured on. */
+  tickCount = 0;
+  /**
+   * LeaseBased, leader only: reads may be answered locally while tickCount < leaseExpiresTick.
+   * Set from the send tick of a heartbeat round a quorum acknowledged (raft-step-leader.ts).
+   */
+  leaseExpiresTick = 0;
+  /**
+   * This leader sent MsgTimeoutNow in its term: the transferee's election overrides the
+   * followers' promises (campaign-transfer votes ignore the lease), so no lease until the
+   * term ends.
+   */
+  leaseVoid = false;
 
   readonly cfg: Required<Omit<Config, 'logger' | 'applied'>>;
   readonly logger: Logger | null;
@@ -221,6 +234,8 @@ export class Raft {
     this.readOnly = new ReadOnly();
     this.pendingReadIndexMessages = [];
     this.bcastPending = false;
+    this.leaseExpiresTick = 0;
+    this.leaseVoid = false;
   }
 
   becomeFollower(term: Term, lead: PeerId): void {
@@ -273,6 +288,15 @@ export class Raft {
     this.leadTransferee = NO_PEER;
   }
 
+  /**
+   * With check-quorum, a peer that heard from a leader within the election timeout has
+   * promised that leader not to help elect a rival (votes are ignored, see raft-step.ts);
+   * leader leases (LeaseBased reads) rely on it.
+   */
+  inLease(): boolean {
+    return this.cfg.checkQuorum && this.lead !== NO_PEER && this.electionElapsed < this.cfg.electionTimeoutTicks;
+  }
+
   /** A peer may campaign only as a voter, and not while a snapshot is being installed. */
   promotable(): boolean {
     const pr = this.trk.progress.get(this.id);
@@ -282,6 +306,7 @@ export class Raft {
   // ---- ticks ----
 
   tick(): void {
+    this.tickCount++;
     if (this.state === StateRole.Leader) this.tickHeartbeat();
     else this.tickElection();
   }
@@ -289,8 +314,9 @@ export class Raft {
   private tickElection(): void {
     this.electionElapsed++;
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
-      this.electionElapsed = 0;
+      // Reset after stepping so the lease check in hup() sees that the timeout passed.
       this.step(newMessage(MessageType.Hup, NO_PEER, this.id, 0 as Term));
+      this.electionElapsed = 0;
     }
   }
 
@@ -304,6 +330,7 @@ export class Raft {
       if (this.state === StateRole.Leader && this.leadTransferee !== NO_PEER) {
         this.info(`abort leadership transfer to ${this.leadTransferee}: not done within an election timeout`);
         this.abortLeaderTransfer();
+        maybeAutoLeave(this); // it may have been refused because of the transfer
       }
     }
     if (this.state !== StateRole.Leader) return;
@@ -322,6 +349,13 @@ export class Raft {
     }
     if (!this.promotable()) {
       this.warn('is unpromotable and can not campaign');
+      return;
+    }
+    if (t !== CampaignType.Transfer && this.cfg.readOnlyOption === ReadOnlyOption.LeaseBased && this.inLease()) {
+      // We heard from leader `lead` within the election timeout: it may be serving lease
+      // reads on our promise not to help elect a rival before then (our own vote included).
+      this.info(`ignoring MsgHup at term ${this.term}: lease of leader ${this.lead} is not expired `
+        + `(remaining ticks: ${this.cfg.electionTimeoutTicks - this.electionElapsed})`);
       return;
     }
     if (this.hasUnappliedConfChanges()) {

@@ -1,7 +1,9 @@
 /**
- * Pending ReadIndex requests on the leader (ReadOnlyOption.Safe). Each request records
- * the commit index when it arrived; it is answered once a quorum acknowledged a heartbeat
- * carrying its context, proving the leader was still the leader at that moment.
+ * Pending ReadIndex requests on the leader (ReadOnlyOption.Safe, and LeaseBased while the
+ * lease is not valid). Each request records the commit index and the tick when it arrived;
+ * it is answered once a quorum acknowledged a heartbeat carrying its context, proving the
+ * leader was still the leader at that moment (and, with leases, that every acknowledging
+ * follower heard from it no earlier than that tick).
  *
  * Invariant: `queue` holds exactly the keys of `pending`, oldest first. Acknowledging a
  * request also acknowledges every older one (heartbeats are answered in order).
@@ -11,6 +13,8 @@ import type { LogIndex, Message, PeerId } from './types.js';
 export interface ReadIndexStatus {
   readonly req: Message;
   readonly index: LogIndex;
+  /** The leader's tick count when the request arrived: every heartbeat carrying it left later. */
+  readonly tick: number;
   readonly acks: Set<PeerId>;
 }
 
@@ -26,10 +30,10 @@ export class ReadOnly {
   private queue: string[] = [];
 
   /** Adds a request (`req.context` is its id) that may be served at `index`. Duplicates are ignored. */
-  addRequest(index: LogIndex, req: Message): void {
+  addRequest(index: LogIndex, req: Message, tick: number): void {
     const key = ctxKey(req.context);
     if (this.pending.has(key)) return;
-    this.pending.set(key, { req, index, acks: new Set() });
+    this.pending.set(key, { req, index, tick, acks: new Set() });
     this.queue.push(key);
   }
 

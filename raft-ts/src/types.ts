@@ -223,7 +223,7 @@ export interface Logger {
 export const ReadOnlyOption = {
   /** ReadIndex: confirm leadership with a heartbeat round per read batch. */
   Safe: 0,
-  /** Lease: trust check-quorum's lease; assumes bounded clock drift (see doc.ts). */
+  /** Lease: a heartbeat round per lease period (electionTimeout - 1 ticks); assumes bounded clock drift (see doc.ts). */
   LeaseBased: 1,
 } as const;
 export type ReadOnlyOption = (typeof ReadOnlyOption)[keyof typeof ReadOnlyOption];

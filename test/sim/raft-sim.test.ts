@@ -37,24 +37,22 @@ describe('raft simulation', () => {
   }
 });
 
-/**
- * Seeds that found raft-ts bugs, replayed as regressions once fixed. A `todo` entry names
- * a bug still open: its failure is reported but does not fail the suite.
- */
-const REGRESSION_SEEDS: readonly { seed: number; todo?: string }[] = [
-  // Lease reads: a partitioned leader keeps serving lease reads after a rival was elected
-  // (check-quorum keeps it leader up to two election timeouts after its last quorum
-  // contact; followers promise only one).
+/** Seeds that found raft-ts bugs, replayed as regressions now that they are fixed. */
+const REGRESSION_SEEDS: readonly { seed: number }[] = [
+  // Lease reads: a partitioned leader kept serving lease reads after a rival was elected
+  // (check-quorum kept it leader up to two election timeouts after its last quorum
+  // contact; followers promise only one). Fixed: the lease now runs from the send tick of
+  // a heartbeat round a quorum acknowledged.
   // A seed's run depends on raft-ts internals too (how it draws from Rand), so after a
   // raft-ts change a bug may need a new seed: `npm run raft:sim -- --seeds 5000` finds it.
-  { seed: 712, todo: 'raft-ts: ReadOnlyOption.LeaseBased serves stale reads' },
-  { seed: 1411, todo: 'raft-ts: ReadOnlyOption.LeaseBased serves stale reads' },
-  { seed: 2845, todo: 'raft-ts: ReadOnlyOption.LeaseBased serves stale reads' },
+  { seed: 712 },
+  { seed: 1411 },
+  { seed: 2845 },
 ];
 
 describe('regression seeds', () => {
-  for (const { seed, todo } of REGRESSION_SEEDS) {
-    it(`seed ${seed}`, todo === undefined ? {} : { todo }, () => {
+  for (const { seed } of REGRESSION_SEEDS) {
+    it(`seed ${seed}`, () => {
       const failures = runBatch(seed, 1, {});
       assert.equal(failures.length, 0, summarize(failures, {}));
     });
