@@ -32,6 +32,7 @@ const shard: common.ShardDescriptor = {
     { nodeId: 2, peerId: 102, role: common.ReplicaRole.LEARNER },
   ],
   leaderPeerId: 101,
+  partition: common.Partition.RANGE,
 };
 
 test('every message encodes its defaults as zero bytes and decodes zero bytes as its defaults', () => {

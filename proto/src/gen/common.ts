@@ -154,6 +154,19 @@ export const Replica: $rt.MessageCodec<Replica> = {
 };
 
 /**
+ * How a table is partitioned. The numbers equal shoal.meta.PartitionKind's (which
+ * TableOptions keeps using), so a value converts between the two without a table.
+ */
+export const Partition = {
+  UNSPECIFIED: 0,
+  /** Ordered keys (memcomparable); a shard owns a contiguous user-key range. */
+  RANGE: 1,
+  /** Redis-Cluster slots (CRC16 mod 16384, honouring {hash tags}); a shard owns a slot range. */
+  HASH: 2,
+} as const;
+export type Partition = (typeof Partition)[keyof typeof Partition];
+
+/**
  * A shard: a contiguous range [start_key, end_key) of one table's storage keyspace,
  * replicated by one Raft group.
  */
@@ -168,6 +181,11 @@ export interface ShardDescriptor {
   readonly replicas: readonly Replica[];
   /** Raft peer id of the leader as last known by the sender; 0 = unknown. */
   readonly leaderPeerId: number;
+  /**
+   * The table's partition scheme, which decides how a user key maps into the range
+   * (hash: slot prefix). Absent from senders older than this field.
+   */
+  readonly partition?: Partition | undefined;
 }
 
 /**
@@ -185,6 +203,7 @@ export const ShardDescriptor: $rt.MessageCodec<ShardDescriptor> = {
     if (message.epoch !== undefined) Epoch.encode(message.epoch, writer.uint32(42).fork()).ldelim();
     for (const value of message.replicas) Replica.encode(value, writer.uint32(50).fork()).ldelim();
     if (message.leaderPeerId !== 0) $rt.writeUint64(writer.uint32(56), message.leaderPeerId, 'shoal.common.ShardDescriptor.leaderPeerId');
+    if (message.partition !== undefined) writer.uint32(64).int32(message.partition);
     return writer;
   },
 
@@ -198,6 +217,7 @@ export const ShardDescriptor: $rt.MessageCodec<ShardDescriptor> = {
     let _epoch: Epoch | undefined = undefined;
     const _replicas: Replica[] = [];
     let _leaderPeerId: number = 0;
+    let _partition: Partition | undefined = undefined;
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {
@@ -236,12 +256,17 @@ export const ShardDescriptor: $rt.MessageCodec<ShardDescriptor> = {
           _leaderPeerId = $rt.readUint64(reader, 'shoal.common.ShardDescriptor.leaderPeerId');
           break;
         }
+        case 8: {
+          $rt.expectWireType(tag, 0, 'shoal.common.ShardDescriptor.partition');
+          _partition = reader.int32() as Partition;
+          break;
+        }
         default:
           $rt.skipField(reader, tag);
       }
     }
     $rt.endDecode(reader, end, 'shoal.common.ShardDescriptor');
-    return { id: _id, tableId: _tableId, startKey: _startKey, endKey: _endKey, epoch: _epoch, replicas: _replicas, leaderPeerId: _leaderPeerId };
+    return { id: _id, tableId: _tableId, startKey: _startKey, endKey: _endKey, epoch: _epoch, replicas: _replicas, leaderPeerId: _leaderPeerId, partition: _partition };
   },
 
   create(partial: Partial<ShardDescriptor> = {}): ShardDescriptor {
@@ -253,6 +278,7 @@ export const ShardDescriptor: $rt.MessageCodec<ShardDescriptor> = {
       epoch: partial.epoch,
       replicas: partial.replicas ?? [],
       leaderPeerId: partial.leaderPeerId ?? 0,
+      partition: partial.partition,
     };
   },
 };
