@@ -1,7 +1,7 @@
 // The real side effects behind each subcommand.
 import { ConfigError, configHelp, exitOnConfigError, loadConfig } from '@shoal/common';
 import { metaserverConfigSchema } from '@shoal/metaserver';
-import { nodeConfigSchema } from '@shoal/node';
+import { nodeConfigSchema, runNode } from '@shoal/node';
 import { proxyConfigSchema } from '@shoal/proxy';
 import type { CliActions, ProcessKind } from './program.js';
 import { EXIT_NOT_AVAILABLE } from './program.js';
@@ -38,6 +38,7 @@ export const defaultActions: CliActions = {
       return 0;
     }
     validateProcessConfig(kind, argv);
+    if (kind === 'node') return runNode(argv, process.env);
     return defaultActions.notYetAvailable(kind, PROCESS_ISSUE[kind]);
   },
   notYetAvailable(command, issue) {

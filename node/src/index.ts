@@ -1,2 +1,12 @@
+/**
+ * @shoal/node — the storage node (`shoal node --config node.yaml`): multi-raft shard
+ * replicas over a shared WAL, classic-level and a value log, serving the Kv and NodeAdmin
+ * gRPC services. See README.md and docs/node.md. This file is the package's only public
+ * entry.
+ */
 export { nodeConfigSchema } from './config.js';
-export type { NodeConfig } from './config.js';
+export type { NodeAddress, NodeConfig, ShardConfig, TableConfig } from './config.js';
+export { runNode, EXIT_FATAL } from './main.js';
+export { NodeServer } from './server.js';
+export type { NodeServerOptions } from './server.js';
+export { descriptorOf, localLayout } from './raft/layout.js';
