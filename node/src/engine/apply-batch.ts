@@ -15,13 +15,15 @@ import type { KeyRange } from '@shoal/common';
 import { command, common } from '@shoal/proto';
 import type { kv } from '@shoal/proto';
 import type { ConfState } from '@shoal/raft-ts';
+import { applyRawBatch } from '../redis/apply-raw.js';
+import type { StoredDataValue } from '../redis/apply-raw.js';
 import { applyCommand } from './commands.js';
 import type { OpContext } from './commands.js';
 import { LiveDelta } from './core.js';
 import type { DbBatch, EngineCore, ShardRuntime } from './core.js';
 import { ShardKeyspace } from './keyspace.js';
 import { appliedStateKey, descriptorKey, encodeAppliedState, encodeReplicaMeta, replicaMetaKey } from './local-keys.js';
-import { decodeStoredValue, encodeInline, encodePointerValue, isExpired } from './stored-value.js';
+import { decodeStoredValue, encodeInline, encodePointerValue, isExpired, VALUE_TYPE_PLAIN } from './stored-value.js';
 import type { StoredValue } from './stored-value.js';
 import type { ApplyBatch, ApplyOutcome, ApplyReply } from './types.js';
 
@@ -45,9 +47,15 @@ export interface AppliedMark {
 
 interface OverlayEntry {
   readonly key: Uint8Array;
-  /** Encoded stored value, or null for a deletion. */
+  /** Encoded stored value (data keys) or raw bytes (Redis subkeys), or null for a deletion. */
   raw: Uint8Array | null;
   decoded: StoredValue | undefined;
+  /**
+   * Whether the key's values are stored values (a data key). False for Redis subkeys and
+   * sub-index keys written by a raw batch: never decoded, never counted in the value-log
+   * accounting.
+   */
+  readonly stored: boolean;
 }
 
 class DeleteRangeTally {
@@ -112,7 +120,14 @@ export class ApplyBatchImpl implements ApplyBatch {
     }
     let outcome: ApplyOutcome;
     try {
-      outcome = applyCommand(this.context(sh, desc?.ks ?? sh.ks, header?.proposedAtUnixMs ?? 0), cmd.op);
+      const ctx = this.context(sh, desc?.ks ?? sh.ks, header?.proposedAtUnixMs ?? 0);
+      if (cmd.rawBatch !== undefined && cmd.op !== undefined) {
+        outcome = err(new KvError('INVALID_ARGUMENT', 'command carries both an operation and a raw batch'));
+      } else if (cmd.rawBatch !== undefined) {
+        outcome = this.applyRaw(sh, desc?.ks ?? sh.ks, ctx.stampMs, cmd.rawBatch);
+      } else {
+        outcome = applyCommand(ctx, cmd.op);
+      }
     } catch (e) {
       // Local storage failed mid-command: part of it may be in the overlay. The batch must
       // never be written; commit() rejects with this error.
@@ -177,14 +192,45 @@ export class ApplyBatchImpl implements ApplyBatch {
       read: (sk) => this.read(sk),
       value: (sk, v) => this.host.core.resolveSync(sk, v),
       put: (sk, value, expireAt) => this.put(sh, sk, value, expireAt),
-      del: (sk) => this.overlay.set(keyId(sk), { key: sk, raw: null, decoded: undefined }),
+      del: (sk) => this.overlay.set(keyId(sk), { key: sk, raw: null, decoded: undefined, stored: true }),
       deleteRange: (range) => this.deleteRange(ks, range, stampMs),
     };
   }
 
+  /**
+   * A Redis raw batch (redis/apply-raw.ts): data keys keep their type nibble (a large plain
+   * string may go to the value log), subkeys are stored as given. The batch is validated
+   * whole before anything is written. Bytes are copied: they are views into the command.
+   */
+  private applyRaw(sh: ShardRuntime, ks: ShardKeyspace, stampMs: number, batch: command.RawBatchCommand): ApplyOutcome {
+    const o = this.host.core.opts;
+    const r = applyRawBatch({
+      scheme: ks.scheme, range: ks.range, keyBytesMax: o.keyBytesMax, valueBytesMax: o.valueBytesMax, writesMax: o.batchKeysMax,
+    }, {
+      putData: (k, v) => this.putData(sh, k.slice(), v),
+      putRaw: (k, v) => this.overlay.set(keyId(k), { key: k.slice(), raw: v.slice(), decoded: undefined, stored: false }),
+      del: (k) => this.overlay.set(keyId(k), { key: k.slice(), raw: null, decoded: undefined, stored: ks.userKeyOf(k) !== undefined }),
+      deleteRange: (range) => { this.deleteRange(ks, { start: range.start.slice(), end: range.end.slice() }, stampMs); },
+    }, batch);
+    if (!r.ok) return r;
+    return ok({ op: 'rawBatch', response: { writes: r.value.writes } });
+  }
+
+  private putData(sh: ShardRuntime, sk: Uint8Array, v: StoredDataValue): void {
+    const threshold = sh.table.valueSeparationThresholdBytes;
+    let raw: Uint8Array;
+    if (v.type === VALUE_TYPE_PLAIN && threshold > 0 && v.body.length >= threshold) {
+      raw = encodePointerValue(v.expireAtUnixMs, this.host.core.vlog.appendSync(sk, v.body), v.type);
+      this.vlogAppended = true;
+    } else {
+      raw = encodeInline(v.expireAtUnixMs, v.body, v.type);
+    }
+    this.overlay.set(keyId(sk), { key: sk, raw, decoded: decodeStoredValue(raw), stored: true });
+  }
+
   private read(sk: Uint8Array): StoredValue | undefined {
     const e = this.overlay.get(keyId(sk));
-    if (e !== undefined) return e.decoded;
+    if (e !== undefined) return e.stored ? e.decoded : undefined;
     for (const t of this.tombstones) if (inRange(sk, t.range)) return undefined;
     return this.host.core.getStored(sk);
   }
@@ -198,7 +244,7 @@ export class ApplyBatchImpl implements ApplyBatch {
     } else {
       raw = encodeInline(expireAt, value);
     }
-    this.overlay.set(keyId(sk), { key: sk, raw, decoded: decodeStoredValue(raw) });
+    this.overlay.set(keyId(sk), { key: sk, raw, decoded: decodeStoredValue(raw), stored: true });
   }
 
   private deleteRange(ks: ShardKeyspace, range: KeyRange, stampMs: number): ApplyOutcome {
@@ -224,6 +270,12 @@ export class ApplyBatchImpl implements ApplyBatch {
     const b = core.db.batch();
     const delta = new LiveDelta();
     for (const e of this.overlay.values()) {
+      if (!e.stored) {
+        // A Redis subkey: raw bytes, no value-log references.
+        if (e.raw !== null) b.put(e.key, e.raw);
+        else b.del(e.key);
+        continue;
+      }
       const prev = core.getStored(e.key);
       delta.sub(prev);
       if (e.raw !== null) {

@@ -12,7 +12,7 @@ import type { KeyRange } from '@shoal/common';
 import { command, EMPTY_BYTES, kv } from '@shoal/proto';
 import { addInt64, formatInt64, parseInt64 } from './int64.js';
 import type { ShardKeyspace } from './keyspace.js';
-import { isExpired } from './stored-value.js';
+import { isExpired, VALUE_TYPE_PLAIN } from './stored-value.js';
 import type { StoredValue } from './stored-value.js';
 import type { ApplyOutcome } from './types.js';
 
@@ -71,11 +71,25 @@ function live(ctx: OpContext, sk: Uint8Array): StoredValue | undefined {
   return v === undefined || isExpired(v.expireAtUnixMs, ctx.stampMs) ? undefined : v;
 }
 
+/**
+ * A live Redis collection (hash, list, set, zset: stored type ≠ 0) holds metadata, not a
+ * value: KV operations that read or update the value refuse it, as Redis does.
+ */
+export function wrongType(): KvError {
+  return new KvError('WRONG_TYPE', 'Operation against a key holding the wrong kind of value');
+}
+
+function isCollection(v: StoredValue | undefined): boolean {
+  return v !== undefined && v.type !== VALUE_TYPE_PLAIN;
+}
+
 function applyPut(ctx: OpContext, c: command.PutCommand): ApplyOutcome {
   const bad = checkKey(ctx, c.key) ?? checkValue(ctx, c.value);
   if (bad !== undefined) return err(bad);
   const sk = ctx.ks.dataKey(c.key);
   const cur = live(ctx, sk);
+  // A plain put overwrites a collection (like SET); reading its previous value cannot.
+  if (c.returnPrevious && isCollection(cur)) return err(wrongType());
   let applied: boolean;
   switch (c.condition) {
     case kv.PutCondition.NONE: applied = true; break;
@@ -105,6 +119,7 @@ function applyCas(ctx: OpContext, c: command.CompareAndSwapCommand): ApplyOutcom
   if (bad !== undefined) return err(bad);
   const sk = ctx.ks.dataKey(c.key);
   const cur = live(ctx, sk);
+  if (isCollection(cur)) return err(wrongType());
   const curValue = cur === undefined ? undefined : ctx.value(sk, cur);
   const swapped = c.expectAbsent ? cur === undefined : curValue !== undefined && equalBytes(curValue, c.expectedValue);
   if (swapped) {
@@ -126,6 +141,7 @@ function applyIncr(ctx: OpContext, c: command.IncrCommand): ApplyOutcome {
   if (bad !== undefined) return err(bad);
   const sk = ctx.ks.dataKey(c.key);
   const cur = live(ctx, sk);
+  if (isCollection(cur)) return err(wrongType());
   let base = 0n;
   let expireAt = c.expireAtUnixMs;
   if (cur !== undefined) {

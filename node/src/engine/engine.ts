@@ -11,6 +11,9 @@ import type { command, kv } from '@shoal/proto';
 import { readU32, ValueLog, ValueLogGc } from '../vlog/index.js';
 import { ApplyBatchImpl } from './apply-batch.js';
 import type { AppliedMark, ApplyHost } from './apply-batch.js';
+import type { KeyRange, PartitionScheme } from '@shoal/common';
+import { checkRawBatch } from '../redis/apply-raw.js';
+import type { EngineRawAccess } from '../redis/engine-view.js';
 import { checkKey } from './commands.js';
 import { EngineCore, openDb } from './core.js';
 import type { ShardRuntime } from './core.js';
@@ -218,6 +221,12 @@ export class Engine {
     if (cmd.header?.epoch !== undefined && cmd.header.epoch.version !== (epoch?.version ?? 0)) {
       return new KvError('EPOCH_NOT_MATCH', 'stale shard epoch', { details: { shard: sh.state.descriptor } });
     }
+    if (cmd.rawBatch !== undefined) {
+      const c = checkRawBatch({
+        scheme: sh.ks.scheme, range: sh.ks.range, keyBytesMax: o.keyBytesMax, valueBytesMax: o.valueBytesMax, writesMax: o.batchKeysMax,
+      }, cmd.rawBatch);
+      if (!c.ok) return c.error.code === 'KEY_NOT_IN_SHARD' ? new KvError(c.error.code, c.error.message, { details: { shard: sh.state.descriptor } }) : c.error;
+    }
     for (const k of commandKeys(cmd)) {
       const e = checkKey({ ks: sh.ks, keyBytesMax: o.keyBytesMax }, k);
       if (e !== undefined) return e.code === 'KEY_NOT_IN_SHARD' ? new KvError(e.code, e.message, { details: { shard: sh.state.descriptor } }) : e;
@@ -239,6 +248,17 @@ export class Engine {
   /** One page, from one explicit DB snapshot. */
   async scan(shardId: number, req: ScanRequest, nowMs: number): Promise<ScanResult> {
     return scanPage(this.core, this.readable(shardId), req, nowMs);
+  }
+
+  /**
+   * What the Redis executor reads a shard through (redis/engine-view.ts EngineReadView):
+   * the engine's core (DB, value-log resolution, reader registration) with the shard's
+   * partition scheme and storage range. Checked like every read (SHARD_NOT_FOUND,
+   * NOT_READY); the caller opens a view per command and closes it.
+   */
+  rawReadAccess(shardId: number): { readonly access: EngineRawAccess; readonly scheme: PartitionScheme; readonly range: KeyRange } {
+    const sh = this.readable(shardId);
+    return { access: this.core, scheme: sh.ks.scheme, range: sh.ks.range };
   }
 
   /**
@@ -458,8 +478,12 @@ export class Engine {
   }
 }
 
-/** Every user key a command names (DeleteRange bounds are positions, not keys). */
+/**
+ * Every user key a command names (DeleteRange bounds are positions, not keys). A raw batch
+ * names storage keys, checked by checkRawBatch instead.
+ */
 function commandKeys(cmd: command.RaftCommand): Uint8Array[] {
+  if (cmd.rawBatch !== undefined) return [];
   const op = cmd.op;
   switch (op?.$case) {
     case 'put': return [op.put.key];

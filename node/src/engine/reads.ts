@@ -8,8 +8,8 @@ import { KvError } from '@shoal/common';
 import { EMPTY_BYTES } from '@shoal/proto';
 import type { kv } from '@shoal/proto';
 import type { EngineCore, ShardRuntime } from './core.js';
-import { checkKey } from './commands.js';
-import { decodeStoredValue, isExpired } from './stored-value.js';
+import { checkKey, wrongType } from './commands.js';
+import { decodeStoredValue, isExpired, VALUE_TYPE_PLAIN } from './stored-value.js';
 import type { GetResult, ScanRequest, ScanResult } from './types.js';
 
 const NOT_FOUND: GetResult = Object.freeze({ found: false, value: EMPTY_BYTES, expireAtUnixMs: 0 });
@@ -24,6 +24,8 @@ export function getOne(core: EngineCore, sh: ShardRuntime, key: Uint8Array, nowM
   const sk = sh.ks.dataKey(key);
   const v = core.getStored(sk);
   if (v === undefined || isExpired(v.expireAtUnixMs, nowMs)) return NOT_FOUND;
+  // A Redis collection's metadata is not a value (README "Semantics").
+  if (v.type !== VALUE_TYPE_PLAIN) throw wrongType();
   return { found: true, value: core.resolveSync(sk, v), expireAtUnixMs: v.expireAtUnixMs };
 }
 
@@ -38,6 +40,8 @@ export async function getMany(core: EngineCore, sh: ShardRuntime, keys: readonly
       const sk = sh.ks.dataKey(key);
       const v = core.getStored(sk, snapshot);
       if (v === undefined || isExpired(v.expireAtUnixMs, nowMs)) return { found: false, value: EMPTY_BYTES, expireAtUnixMs: 0 };
+      // One key holding a Redis collection fails the whole request (there is no per-key error).
+      if (v.type !== VALUE_TYPE_PLAIN) throw wrongType();
       // Synchronous from here to the return: no GC deletion can run in between.
       return { found: true, value: core.resolveSync(sk, v), expireAtUnixMs: v.expireAtUnixMs };
     });
@@ -84,7 +88,8 @@ export async function scanPage(core: EngineCore, sh: ShardRuntime, req: ScanRequ
         if (full && resume !== undefined && resume.length > 0) return { pairs, more: true, nextKey: resume };
         lastExamined = userKey;
         const v = decodeStoredValue(raw);
-        if (isExpired(v.expireAtUnixMs, nowMs)) continue;
+        // Expired keys and Redis collections (their value is metadata, not user data) are skipped.
+        if (isExpired(v.expireAtUnixMs, nowMs) || v.type !== VALUE_TYPE_PLAIN) continue;
         const value = req.keysOnly ? EMPTY_BYTES : await core.resolve(k, v);
         pairs.push({ key: userKey, value, expireAtUnixMs: v.expireAtUnixMs });
         bytes += userKey.length + value.length;

@@ -83,7 +83,9 @@ export type ApplyReply =
   | { readonly op: 'batchWrite'; readonly response: kv.BatchWriteResponse }
   /** `response` may be read only after the batch's commit() resolved (the count is taken then). */
   | { readonly op: 'deleteRange'; readonly response: kv.DeleteRangeResponse }
-  | { readonly op: 'expireDelete'; readonly response: ExpireDeleteResponse };
+  | { readonly op: 'expireDelete'; readonly response: ExpireDeleteResponse }
+  /** A Redis raw batch (RaftCommand.raw_batch): the Redis reply was computed by the proposer. */
+  | { readonly op: 'rawBatch'; readonly response: { readonly writes: number } };
 
 /**
  * The outcome of one command. An error is deterministic (every replica gets the same one)

@@ -34,6 +34,7 @@ export function validateCommand(cmd: command.RaftCommand, l: CommandLimits): KvE
     // Apply judges expiry at header.proposed_at_unix_ms; a command without it could not.
     return new KvError('INVALID_ARGUMENT', 'command has no header', { details: { option: 'header' } });
   }
+  if (cmd.rawBatch !== undefined) return validateRawBatch(cmd, l);
   const op = cmd.op;
   switch (op?.$case) {
     case 'put':
@@ -73,6 +74,30 @@ export function validateCommand(cmd: command.RaftCommand, l: CommandLimits): KvE
     }
   }
 }
+
+/**
+ * A Redis raw batch (RaftCommand.raw_batch): its keys are storage keys, so only the sizes
+ * are checked here (a storage key or stored value may exceed the user-key / value limit by
+ * its framing); Engine.validateCommand checks the keys against the shard (checkRawBatch).
+ */
+function validateRawBatch(cmd: command.RaftCommand, l: CommandLimits): KvError | undefined {
+  if (cmd.op !== undefined) return new KvError('INVALID_ARGUMENT', 'command carries both an operation and a raw batch', { details: { option: 'op' } });
+  const writes = cmd.rawBatch!.writes;
+  const tooMany = count(writes.length, l, 'writes');
+  if (tooMany !== undefined) return tooMany;
+  for (const w of writes) {
+    if (w.key.length > l.keyBytesMax + RAW_FRAMING_BYTES || w.endKey.length > l.keyBytesMax + RAW_FRAMING_BYTES) {
+      return new KvError('KEY_TOO_LARGE', `raw write key of ${Math.max(w.key.length, w.endKey.length)} bytes`, { details: { option: 'key' } });
+    }
+    if (w.value.length > l.valueBytesMax + RAW_FRAMING_BYTES) {
+      return new KvError('VALUE_TOO_LARGE', `raw write value of ${w.value.length} bytes exceeds ${l.valueBytesMax}`, { details: { option: 'value' } });
+    }
+  }
+  return undefined;
+}
+
+/** Storage-key / stored-value framing allowed on top of the user limits (as redis/apply-raw.ts). */
+const RAW_FRAMING_BYTES = 64;
 
 /**
  * The absolute expiry a proposer puts in a command: `ttlMs` as in kv requests (absent: the

@@ -123,6 +123,11 @@ export class Scheduler {
   /** Counters for metrics and tests. */
   readonly stats = { turns: 0, readies: 0, flushes: 0, proposals: 0, appliedEntries: 0, droppedMessages: 0, markersSent: 0, groupTicks: 0 };
 
+  /** Proposals one shard may have pending (the service bounds per-key latch queues by it). */
+  get pendingProposalsPerShardMax(): number {
+    return this.o.pendingProposalsPerShardMax;
+  }
+
   constructor(private readonly o: SchedulerOptions) {
     // Two heartbeat rounds of quiet (the commit index reached everyone); leases are covered
     // separately by Replica.ticksSinceRead.

@@ -7,11 +7,13 @@
  *   `infinity` (any case, signed), hex floats; never NaN, no leading space, no overflow to
  *   ±HUGE_VAL, no underflow to 0 ("value is not a valid float" otherwise).
  * - Doubles out: `%.17g` (Redis 7.0's addReplyDouble), `inf` / `-inf`.
- * - INCRBYFLOAT / HINCRBYFLOAT: Redis adds two `long double`s and prints `%.17Lf` with the
- *   trailing zeros cut. Here the operands are exact decimals and the sum is rounded to 17
- *   fractional digits, which gives Redis' text whenever the operands have at most ~18
- *   significant digits (a long double holds ~19); beyond that Redis shows binary noise
- *   this does not (README "Gaps").
+ * - INCRBYFLOAT / HINCRBYFLOAT: Redis parses both operands with strtold into x86 80-bit
+ *   `long double`s (64-bit significand), adds them (one rounding) and prints `%.17Lf` with
+ *   the trailing zeros cut. This module emulates exactly that with BigInt arithmetic:
+ *   each operand is rounded to the nearest 64-bit-significand binary value (ties to even),
+ *   the exact sum is rounded the same way, and the exact binary result is printed with 17
+ *   fractional digits — so the binary noise Redis shows (`-4989.39999999999999991`)
+ *   appears here too.
  */
 import { INT64_MAX, INT64_MIN, parseInt64 } from '../engine/index.js';
 
@@ -145,7 +147,7 @@ export function parseLongDouble(bytes: Uint8Array): LongDouble | undefined {
     n *= 10n ** BigInt(-scale);
     scale = 0;
   }
-  return { kind: 'finite', value: { n, scale } };
+  return { kind: 'finite', value: roundToExtended({ n, scale }) };
 }
 
 /** a + b, or undefined when a long double would be inf or NaN. */
@@ -153,8 +155,67 @@ export function addLongDouble(a: LongDouble, b: LongDouble): Decimal | undefined
   if (a.kind === 'inf' || b.kind === 'inf') return undefined;
   const scale = Math.max(a.value.scale, b.value.scale);
   const n = a.value.n * 10n ** BigInt(scale - a.value.scale) + b.value.n * 10n ** BigInt(scale - b.value.scale);
-  const sum = { n, scale };
+  const sum = roundToExtended({ n, scale });
   return magnitudeOf(sum) > LONG_DOUBLE_EXP_MAX ? undefined : sum;
+}
+
+/** Significand bits of an x87 80-bit extended float (the explicit integer bit included). */
+const EXTENDED_SIGNIFICAND_BITS = 64;
+const SIGNIFICAND_MIN = 1n << BigInt(EXTENDED_SIGNIFICAND_BITS - 1);
+const SIGNIFICAND_LIMIT = 1n << BigInt(EXTENDED_SIGNIFICAND_BITS);
+const LOG2_10 = Math.log2(10);
+
+/**
+ * The exact decimal `d` rounded to the nearest value `m · 2^e` with a 64-bit significand
+ * (ties to even), returned again as an exact decimal. Range is checked by the callers
+ * (|exponent| ≤ 4930 decimal), far inside the extended format's, so no subnormals arise.
+ */
+export function roundToExtended(d: Decimal): Decimal {
+  if (d.n === 0n) return { n: 0n, scale: 0 };
+  assertScale(d.scale);
+  const negative = d.n < 0n;
+  const abs = negative ? -d.n : d.n;
+  // Estimate e so that abs / 10^scale / 2^e lands in [2^63, 2^64), then correct it.
+  let e = Math.floor(abs.toString(2).length - 1 - d.scale * LOG2_10) - (EXTENDED_SIGNIFICAND_BITS - 1);
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const { q, r, den } = divideScaled(abs, d.scale, e);
+    if (q < SIGNIFICAND_MIN) {
+      e -= 1;
+      continue;
+    }
+    if (q >= SIGNIFICAND_LIMIT) {
+      e += 1;
+      continue;
+    }
+    let m = q;
+    if (r * 2n > den || (r * 2n === den && (m & 1n) === 1n)) m += 1n;
+    if (m === SIGNIFICAND_LIMIT) {
+      m = SIGNIFICAND_MIN;
+      e += 1;
+    }
+    const exact = binaryToDecimal(m, e);
+    return negative ? { n: -exact.n, scale: exact.scale } : exact;
+  }
+  throw new Error(`roundToExtended: exponent search did not converge for ${d.n}e-${d.scale}`);
+}
+
+function assertScale(scale: number): void {
+  if (!Number.isInteger(scale) || scale < 0) throw new Error(`decimal scale must be a non-negative integer, got ${scale}`);
+}
+
+/** floor(abs / 10^scale / 2^e) with its remainder over the common denominator. */
+function divideScaled(abs: bigint, scale: number, e: number): { q: bigint; r: bigint; den: bigint } {
+  let num = abs;
+  let den = 10n ** BigInt(scale);
+  if (e < 0) num <<= BigInt(-e);
+  else den <<= BigInt(e);
+  return { q: num / den, r: num % den, den };
+}
+
+/** m · 2^e as an exact decimal (2^-k = 5^k / 10^k). */
+function binaryToDecimal(m: bigint, e: number): Decimal {
+  if (e >= 0) return { n: m << BigInt(e), scale: 0 };
+  return { n: m * 5n ** BigInt(-e), scale: -e };
 }
 
 function magnitudeOf(d: Decimal): number {

@@ -3,11 +3,13 @@
  *
  * Reads: route and check (kv-routing.ts), pass the consistency gate (leader ReadIndex or
  * lease, follower ReadIndex, or bounded staleness), then read the engine's local state.
- * Writes: route and check, require leadership, resolve TTLs into absolute expiries with
- * this leader's wall clock (the same stamp goes into the command header, so every replica
- * applies identical expiry decisions), propose one RaftCommand and answer with the
- * engine's apply result. A write whose deadline passes after it was proposed answers
+ * Writes: route and check, require leadership, take the keys' latches (shared with Redis
+ * commands), resolve TTLs into absolute expiries with this leader's wall clock (the same
+ * stamp goes into the command header, so every replica applies identical expiry
+ * decisions), propose one RaftCommand and answer with the engine's apply result (latches
+ * released after it). A write whose deadline passes after it was proposed answers
  * UNKNOWN_OUTCOME (it may still apply); before, TIMEOUT.
+ * Exec: one Redis command on the shard leader through redis/leader.ts (see `exec`).
  *
  * Every outcome is a response with `error` set or absent (errors.ts); gRPC status codes
  * are left to transport failures (e.g. a request above requestBytesMax is refused by gRPC
@@ -15,12 +17,17 @@
  */
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { KvError } from '@shoal/common';
-import type { Logger, Result } from '@shoal/common';
+import type { KeyRange, Logger, PartitionScheme, Result } from '@shoal/common';
 import { command, common, kv } from '@shoal/proto';
 import type { NodeMetrics } from './metrics.js';
 import type { Scheduler } from '../raft/scheduler.js';
+import type { Replica } from '../raft/replica.js';
+import {
+  EngineReadView, executeOnLeader, KeyCodec, LatchManager, RedisExecutor, toProtoReply, toRawBatchCommand,
+} from '../redis/index.js';
+import type { EngineRawAccess, LatchGuard, LeaderHost, RawWrite, ShardInfo } from '../redis/index.js';
 import { asKvError, errorDetail, withShard } from './errors.js';
-import { KvRouting } from './kv-routing.js';
+import { KvRouting, shardRange } from './kv-routing.js';
 import type { KvLimits, Routed, TableLookup } from './kv-routing.js';
 
 export interface EngineGetResult {
@@ -35,6 +42,10 @@ export interface EngineReads extends TableLookup {
   batchGet(shardId: number, keys: readonly Uint8Array[], nowMs: number): readonly EngineGetResult[] | Promise<readonly EngineGetResult[]>;
   scan(shardId: number, req: { startKey: Uint8Array; endKey: Uint8Array; limit: number; reverse: boolean; keysOnly: boolean }, nowMs: number):
     Promise<{ readonly pairs: readonly kv.KeyValue[]; readonly more: boolean; readonly nextKey: Uint8Array }>;
+  /** What the Redis executor reads through (engine/ Engine.rawReadAccess); absent: Exec is NOT_SUPPORTED. */
+  rawReadAccess?(shardId: number): { readonly access: EngineRawAccess; readonly scheme: PartitionScheme; readonly range: KeyRange };
+  /** The engine's pre-proposal checks (engine/ Engine.validateCommand). */
+  validateCommand?(shardId: number, cmd: command.RaftCommand): KvError | undefined;
 }
 
 /** What applying a command returns (engine/ ApplyOutcome). */
@@ -54,11 +65,22 @@ export class KvService {
   private readonly routing: KvRouting;
   private readonly scheduler: Scheduler;
   private readonly engine: EngineReads;
+  /**
+   * The node's per-key latches (redis/latches.ts): Redis write commands and plain KV writes
+   * on a leader hold them from before they read until their proposal is applied here. Writes
+   * to one key are serialized by them, so a key's queue is bounded like its shard's pending
+   * proposals (pendingProposalsPerShardMax, at most 1000): a hot key still answers
+   * SERVER_BUSY rather than queueing without bound.
+   */
+  readonly latches: LatchManager;
+  private readonly executor: RedisExecutor;
 
   constructor(private readonly o: KvServiceOptions) {
+    this.latches = new LatchManager({ queuePerKeyMax: Math.min(1000, o.scheduler.pendingProposalsPerShardMax) });
     this.scheduler = o.scheduler;
     this.engine = o.engine;
     this.routing = new KvRouting(o.scheduler, o.engine, o.limits, o.metrics);
+    this.executor = new RedisExecutor({ limits: { keyBytesMax: o.limits.keyBytesMax, stringBytesMax: o.limits.valueBytesMax } });
   }
 
   /** Handlers for `server.addService(kv.KvService, ...)`. */
@@ -73,8 +95,7 @@ export class KvService {
       batchWrite: this.unary('BatchWrite', (q, d) => this.batchWrite(q, d), (error) => kv.BatchWriteResponse.create({ error })),
       scan: this.unary('Scan', (q, d) => this.scan(q, d), (error) => kv.ScanResponse.create({ error })),
       deleteRange: this.unary('DeleteRange', (q, d) => this.deleteRange(q, d), (error) => kv.DeleteRangeResponse.create({ error })),
-      exec: this.unary('Exec', () => Promise.reject(new KvError('NOT_SUPPORTED', 'Exec (Redis data model) is served by a later release')),
-        (error) => kv.ExecResponse.create({ error })),
+      exec: this.unary('Exec', (q, d) => this.exec(q, d), (error) => kv.ExecResponse.create({ error })),
     };
   }
 
@@ -124,20 +145,19 @@ export class KvService {
     const rt = this.routing.route(req.header, callDeadlineMs);
     this.routing.checkKey(rt, req.key);
     this.routing.checkValue(req.value);
-    const now = Date.now();
-    return this.write(rt, req.header!, now, {
+    return this.write(rt, req.header!, [req.key], (now) => ({
       $case: 'put',
       put: command.PutCommand.create({
         key: req.key, value: req.value, expireAtUnixMs: expireAt(now, req.ttlMs, rt.defaultTtlMs),
         condition: req.condition, returnPrevious: req.returnPrevious,
       }),
-    }) as Promise<kv.PutResponse>;
+    })) as Promise<kv.PutResponse>;
   }
 
   async delete(req: kv.DeleteRequest, callDeadlineMs = Infinity): Promise<kv.DeleteResponse> {
     const rt = this.routing.route(req.header, callDeadlineMs);
     this.routing.checkKey(rt, req.key);
-    return this.write(rt, req.header!, Date.now(), { $case: 'delete', delete: command.DeleteCommand.create({ key: req.key }) }) as Promise<kv.DeleteResponse>;
+    return this.write(rt, req.header!, [req.key], () => ({ $case: 'delete', delete: command.DeleteCommand.create({ key: req.key }) })) as Promise<kv.DeleteResponse>;
   }
 
   async compareAndSwap(req: kv.CompareAndSwapRequest, callDeadlineMs = Infinity): Promise<kv.CompareAndSwapResponse> {
@@ -145,69 +165,161 @@ export class KvService {
     this.routing.checkKey(rt, req.key);
     this.routing.checkValue(req.expectedValue, 'expectedValue');
     this.routing.checkValue(req.newValue, 'newValue');
-    const now = Date.now();
-    return this.write(rt, req.header!, now, {
+    return this.write(rt, req.header!, [req.key], (now) => ({
       $case: 'cas',
       cas: command.CompareAndSwapCommand.create({
         key: req.key, expectAbsent: req.expectAbsent, expectedValue: req.expectedValue, newValue: req.newValue, delete: req.delete,
         expireAtUnixMs: expireAt(now, req.ttlMs, rt.defaultTtlMs),
       }),
-    }) as Promise<kv.CompareAndSwapResponse>;
+    })) as Promise<kv.CompareAndSwapResponse>;
   }
 
   async incr(req: kv.IncrRequest, callDeadlineMs = Infinity): Promise<kv.IncrResponse> {
     const rt = this.routing.route(req.header, callDeadlineMs);
     this.routing.checkKey(rt, req.key);
-    const now = Date.now();
-    return this.write(rt, req.header!, now, {
+    return this.write(rt, req.header!, [req.key], (now) => ({
       $case: 'incr',
       incr: command.IncrCommand.create({ key: req.key, delta: req.delta, expireAtUnixMs: expireAt(now, req.ttlMs, rt.defaultTtlMs) }),
-    }) as Promise<kv.IncrResponse>;
+    })) as Promise<kv.IncrResponse>;
   }
 
   async batchWrite(req: kv.BatchWriteRequest, callDeadlineMs = Infinity): Promise<kv.BatchWriteResponse> {
     const rt = this.routing.route(req.header, callDeadlineMs);
     this.routing.checkBatch(req.ops.length, 'ops');
-    const now = Date.now();
-    const ops = req.ops.map((op, i) => {
+    req.ops.forEach((op, i) => {
       this.routing.checkKey(rt, op.key, `ops[${i}].key`);
       if (op.type === kv.WriteOpType.PUT) this.routing.checkValue(op.value, `ops[${i}].value`);
-      return command.WriteOp.create({
+    });
+    return this.write(rt, req.header!, req.ops.map((op) => op.key), (now) => {
+      const ops = req.ops.map((op) => command.WriteOp.create({
         type: op.type, key: op.key, value: op.value,
         expireAtUnixMs: op.type === kv.WriteOpType.PUT ? expireAt(now, op.ttlMs, rt.defaultTtlMs) : 0,
-      });
-    });
-    return this.write(rt, req.header!, now, { $case: 'batchWrite', batchWrite: command.BatchWriteCommand.create({ ops }) }) as Promise<kv.BatchWriteResponse>;
+      }));
+      return { $case: 'batchWrite', batchWrite: command.BatchWriteCommand.create({ ops }) };
+    }) as Promise<kv.BatchWriteResponse>;
   }
 
   async deleteRange(req: kv.DeleteRangeRequest, callDeadlineMs = Infinity): Promise<kv.DeleteRangeResponse> {
     const rt = this.routing.route(req.header, callDeadlineMs);
     this.routing.checkKeySize(req.startKey, 'startKey');
     this.routing.checkKeySize(req.endKey, 'endKey');
-    return this.write(rt, req.header!, Date.now(), {
+    // A range has no latches: it is a bulk, non-Redis operation (see README "Service hooks").
+    return this.write(rt, req.header!, [], () => ({
       $case: 'deleteRange', deleteRange: command.DeleteRangeCommand.create({ startKey: req.startKey, endKey: req.endKey }),
-    }) as Promise<kv.DeleteRangeResponse>;
+    })) as Promise<kv.DeleteRangeResponse>;
   }
 
-  /** Proposes one command on the leader and returns the engine's response for it. */
-  private async write(rt: Routed, header: kv.RequestHeader, nowMs: number, op: Op): Promise<unknown> {
+  /**
+   * Proposes one command on the leader and returns the engine's response for it. The keys'
+   * latches (shared with Redis commands) are held from before the stamp is taken until the
+   * command is applied here, so a Redis batch never overwrites a KV write it did not read
+   * and stamps never go backwards per key.
+   */
+  private async write(rt: Routed, header: kv.RequestHeader, keys: readonly Uint8Array[], build: (nowMs: number) => Op): Promise<unknown> {
     this.routing.requireLeader(rt);
-    const cmd = command.RaftCommand.encode(command.RaftCommand.create({
-      header: command.CommandHeader.create({
-        shardId: rt.r.shardId, epoch: header.epoch, proposedAtUnixMs: nowMs, requestId: header.requestId, origin: header.origin,
-      }),
-      op,
-    })).finish();
-    this.o.metrics?.proposals.inc();
-    scheduleSweep(rt, op);
-    let outcome: ApplyOutcome;
+    const guard = keys.length === 0 ? undefined : await this.acquireLatches(rt, keys);
     try {
-      outcome = await this.scheduler.propose(rt.r, cmd, rt.deadlineMs) as ApplyOutcome;
+      const nowMs = Date.now();
+      const op = build(nowMs);
+      scheduleSweep(rt, op);
+      const outcome = await this.proposeCommand(rt, command.RaftCommand.create({ header: this.commandHeader(rt, header, nowMs), op }));
+      if (!outcome.ok) throw this.decorate(rt, outcome.error);
+      return outcome.value.response;
+    } finally {
+      guard?.release();
+    }
+  }
+
+  private commandHeader(rt: Routed, header: kv.RequestHeader, nowMs: number): command.CommandHeader {
+    return command.CommandHeader.create({
+      shardId: rt.r.shardId, epoch: header.epoch, proposedAtUnixMs: nowMs, requestId: header.requestId, origin: header.origin,
+    });
+  }
+
+  private async proposeCommand(rt: Routed, cmd: command.RaftCommand): Promise<ApplyOutcome> {
+    this.o.metrics?.proposals.inc();
+    try {
+      return await this.scheduler.propose(rt.r, command.RaftCommand.encode(cmd).finish(), rt.deadlineMs) as ApplyOutcome;
     } catch (e) {
       throw this.decorate(rt, e);
     }
+  }
+
+  /** The data-key latches of user keys of the routed shard, waiting at most until the request's deadline. */
+  private async acquireLatches(rt: Routed, keys: readonly Uint8Array[]): Promise<LatchGuard> {
+    const codec = new KeyCodec(this.shardInfo(rt));
+    const signal = AbortSignal.timeout(Math.max(0, rt.deadlineMs - Date.now()));
+    try {
+      return await this.latches.acquire(keys.map((k) => codec.dataKey(k)), signal);
+    } catch (e) {
+      throw this.decorate(rt, e);
+    }
+  }
+
+  private shardInfo(rt: Routed): ShardInfo {
+    return { tableId: rt.r.descriptor.tableId, partition: rt.partition, range: shardRange(rt.r.descriptor) };
+  }
+
+  // ---- Redis commands ---------------------------------------------------------------------
+
+  /**
+   * Kv.Exec: one Redis command on the shard leader (redis/README "Caller's obligations").
+   * Routing and key checks as every request; the leader must have applied an entry of its
+   * own term (then its applied state holds every write any earlier leader acknowledged).
+   * Write commands take the keys' latches, stamp, read one engine snapshot, and propose
+   * their writes as one raw batch (waiting until applied here); read-only commands (and
+   * writes that changed nothing) pass the linearizable-read barrier first.
+   */
+  async exec(req: kv.ExecRequest, callDeadlineMs = Infinity): Promise<kv.ExecResponse> {
+    const rt = this.routing.route(req.header, callDeadlineMs);
+    const rawAccess = this.engine.rawReadAccess?.bind(this.engine);
+    if (rawAccess === undefined) throw new KvError('NOT_SUPPORTED', 'this engine has no Redis data model');
+    const respVersion = req.respVersion === 0 ? 2 : req.respVersion;
+    if (respVersion !== 2 && respVersion !== 3) {
+      throw new KvError('INVALID_ARGUMENT', `unknown RESP version ${req.respVersion}`, { details: { option: 'respVersion' } });
+    }
+    const info = this.executor.describe(req.args);
+    if (info.ok) info.keys.forEach((k, i) => this.routing.checkKey(rt, k, `keys[${i}]`));
+    this.routing.requireLeader(rt);
+    await this.ownTermApplied(rt);
+    const header = req.header!;
+    const shard = this.shardInfo(rt);
+    const host: LeaderHost = {
+      now: () => Date.now(),
+      openView: () => {
+        const a = rawAccess(rt.r.shardId);
+        return new EngineReadView(a.access, a.scheme, a.range);
+      },
+      propose: (writes, stampMs) => this.proposeRaw(rt, header, writes, stampMs),
+      readBarrier: () => this.gate(rt, { ...header, consistency: common.ReadConsistency.LINEARIZABLE }),
+    };
+    const signal = AbortSignal.timeout(Math.max(0, rt.deadlineMs - Date.now()));
+    let reply;
+    try {
+      reply = await executeOnLeader(this.executor, this.latches, host, { shard, defaultTtlMs: rt.defaultTtlMs, respVersion, signal }, req.args);
+    } catch (e) {
+      throw this.decorate(rt, e);
+    }
+    return kv.ExecResponse.create({ reply: toProtoReply(reply, respVersion) });
+  }
+
+  /** Waits (until the deadline) for this leader to apply an entry of its own term; NOT_LEADER if it stops leading. */
+  private async ownTermApplied(rt: Routed): Promise<void> {
+    const r: Replica = rt.r;
+    if (r.appliedTerm !== r.term) {
+      await this.scheduler.waitUntil(() => !r.isLeader || r.appliedTerm === r.term, rt.deadlineMs,
+        () => new KvError('TIMEOUT', `leader of shard ${r.shardId} has not applied an entry of its term yet`));
+    }
+    this.routing.requireLeader(rt);
+  }
+
+  private async proposeRaw(rt: Routed, header: kv.RequestHeader, writes: readonly RawWrite[], stampMs: number): Promise<void> {
+    this.routing.requireLeader(rt);
+    const cmd = command.RaftCommand.create({ header: this.commandHeader(rt, header, stampMs), rawBatch: toRawBatchCommand(writes) });
+    const bad = this.engine.validateCommand?.(rt.r.shardId, cmd);
+    if (bad !== undefined) throw this.decorate(rt, bad);
+    const outcome = await this.proposeCommand(rt, cmd);
     if (!outcome.ok) throw this.decorate(rt, outcome.error);
-    return outcome.value.response;
   }
 
   /** Adds what the caller needs to retry: the descriptor (epoch/range errors), the group wakes on NOT_LEADER. */
