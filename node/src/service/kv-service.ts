@@ -282,6 +282,10 @@ export class KvService {
     if (info.ok) info.keys.forEach((k, i) => this.routing.checkKey(rt, k, `keys[${i}]`));
     this.routing.requireLeader(rt);
     await this.ownTermApplied(rt);
+    // The reads and the proposal must fall in one term: if this replica lost leadership and
+    // won it back in between, a leader of the term in between may have written these keys
+    // after our read, and proposing now would overwrite its writes (a lost update).
+    const readTerm = rt.r.term;
     const header = req.header!;
     const shard = this.shardInfo(rt);
     const host: LeaderHost = {
@@ -290,7 +294,12 @@ export class KvService {
         const a = rawAccess(rt.r.shardId);
         return new EngineReadView(a.access, a.scheme, a.range);
       },
-      propose: (writes, stampMs) => this.proposeRaw(rt, header, writes, stampMs),
+      propose: (writes, stampMs) => {
+        if (rt.r.term !== readTerm) {
+          throw this.routing.notLeader(rt.r);
+        }
+        return this.proposeRaw(rt, header, writes, stampMs);
+      },
       readBarrier: () => this.gate(rt, { ...header, consistency: common.ReadConsistency.LINEARIZABLE }),
     };
     const signal = AbortSignal.timeout(Math.max(0, rt.deadlineMs - Date.now()));
