@@ -1,6 +1,6 @@
 // The real side effects behind each subcommand.
 import { ConfigError, configHelp, exitOnConfigError, loadConfig } from '@shoal/common';
-import { metaserverConfigSchema } from '@shoal/metaserver';
+import { metaserverConfigSchema, runMetaserver } from '@shoal/metaserver';
 import { nodeConfigSchema, runNode } from '@shoal/node';
 import { proxyConfigSchema } from '@shoal/proxy';
 import type { CliActions, ProcessKind } from './program.js';
@@ -39,6 +39,7 @@ export const defaultActions: CliActions = {
     }
     validateProcessConfig(kind, argv);
     if (kind === 'node') return runNode(argv, process.env);
+    if (kind === 'metaserver') return runMetaserver(argv, process.env);
     return defaultActions.notYetAvailable(kind, PROCESS_ISSUE[kind]);
   },
   notYetAvailable(command, issue) {

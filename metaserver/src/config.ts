@@ -18,6 +18,36 @@ export const metaserverConfigSchema = z.strictObject({
   nodeSuspectAfterMs: durationMs().prefault('10s'),
   nodeDownAfterMs: durationMs().prefault('30s'),
   defaultReplicaCount: z.number().int().min(1).max(7).default(3),
+  /** The metaserver Raft group's tick; elections and heartbeats count ticks. */
+  raftTickIntervalMs: durationMs().prefault('100ms'),
+  raftElectionTimeoutTicks: z.number().int().min(2).max(1000).default(10),
+  raftHeartbeatIntervalTicks: z.number().int().min(1).max(100).default(2),
+  /** always: every Raft write is fdatasynced before it is acknowledged. */
+  raftLogSync: z.enum(['always', 'async']).default('always'),
+  /** Snapshot the state and compact the log once this many entries were applied since the last snapshot. */
+  snapshotIntervalEntries: z.number().int().min(1).max(10_000_000).default(10_000),
+  /** How long a proposal or a linearizable read may wait before it answers TIMEOUT / UNKNOWN_OUTCOME. */
+  requestTimeoutMs: durationMs().prefault('10s'),
+  shutdownTimeoutMs: durationMs().prefault('10s'),
+}).superRefine((c, ctx) => {
+  if (c.raftElectionTimeoutTicks <= c.raftHeartbeatIntervalTicks) {
+    ctx.addIssue({ code: 'custom', path: ['raftElectionTimeoutTicks'], message: 'must be greater than raftHeartbeatIntervalTicks' });
+  }
+  if (c.members.length === 0) return;
+  const ids = c.members.map((m) => Number(m.slice(0, m.indexOf('='))));
+  if (![1, 3, 5].includes(ids.length)) ctx.addIssue({ code: 'custom', path: ['members'], message: 'must list 1, 3 or 5 members' });
+  if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', path: ['members'], message: 'member ids must be distinct' });
+  if (ids.some((i) => i < 1 || i > 255)) ctx.addIssue({ code: 'custom', path: ['members'], message: 'member ids must be 1..255' });
+  if (!ids.includes(c.id)) ctx.addIssue({ code: 'custom', path: ['members'], message: `must include this member (id ${c.id})` });
 });
+
+/** The members as id → gRPC address; no `members` = this member alone. */
+export function memberAddresses(c: MetaserverConfig): Map<number, string> {
+  if (c.members.length === 0) return new Map([[c.id, c.advertise ?? c.listen]]);
+  return new Map(c.members.map((m) => {
+    const at = m.indexOf('=');
+    return [Number(m.slice(0, at)), m.slice(at + 1)] as const;
+  }));
+}
 
 export type MetaserverConfig = z.output<typeof metaserverConfigSchema>;

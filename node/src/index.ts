@@ -10,3 +10,9 @@ export { runNode, EXIT_FATAL } from './main.js';
 export { NodeServer } from './server.js';
 export type { NodeServerOptions } from './server.js';
 export { descriptorOf, localLayout } from './raft/layout.js';
+// Reused by the metaserver's own Raft group (issue #5).
+export { Wal, WalGroupStorage } from './wal/index.js';
+export type { WalOptions } from './wal/index.js';
+export { RaftTransport } from './raft/transport.js';
+export { raftTransportServerOptions } from './raft/transport-options.js';
+export type { IncomingRaftMessage, IncomingSnapshotHeader, TransportOptions } from './raft/transport-options.js';
