@@ -15,6 +15,7 @@ export {
 } from './config-schemas.js';
 export type { HostPort, LogLevel } from './config-schemas.js';
 export { crc16, keySlot, SLOT_COUNT } from './crc16.js';
+export { globMatch, globMatchesAll } from './glob.js';
 export { crc32c, crc32cMask, crc32cUnmask } from './crc32c.js';
 export {
   isKvError, isKvErrorCode, KV_ERROR_CODES, KV_ERROR_GRPC_STATUS, KV_ERROR_RESP_PREFIX, KV_ERRORS, KvError,

@@ -6,7 +6,7 @@ import { ConfigError } from '@shoal/common';
 import { Acl } from './acl.js';
 import { createCommandTable } from './commands/index.js';
 import { proxyUserSchema } from './config.js';
-import { globMatch } from './glob.js';
+import { globMatch } from '@shoal/common';
 
 const table = createCommandTable();
 const users = (...u: object[]) => u.map((x) => proxyUserSchema.parse(x));

@@ -12,9 +12,8 @@
  * has key patterns, so commands touching a table outside them answer NOPERM.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from '@shoal/common';
+import { ConfigError, globMatch } from '@shoal/common';
 import type { ProxyConfig, ProxyUserConfig } from './config.js';
-import { globMatch } from './glob.js';
 import { ACL_CATEGORIES } from './commands/types.js';
 import type { AclCategory } from './commands/types.js';
 import type { CommandSpec, CommandTable } from './commands/table.js';

@@ -9,7 +9,7 @@
  * per-key version numbers bumped on every write. `delayMs` simulates backend latency,
  * so tests can make calls complete out of order.
  */
-import { globMatch } from './glob.js';
+import { globMatch } from '@shoal/common';
 import type {
   Backend, BackendStats, CommandArgs, ExecOptions, ScanOptions, ScanPage, TableStats, TransactionCommand, WatchStamp,
 } from './backend.js';

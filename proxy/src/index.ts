@@ -26,7 +26,6 @@ export * as reply from './resp/reply.js';
 export type { Reply } from './resp/reply.js';
 export { formatDouble, parseInteger, string2ll } from './resp/numbers.js';
 export { splitArgs } from './resp/split-args.js';
-export { globMatch } from './glob.js';
 export { BUILTIN_COMMANDS, createCommandTable } from './commands/index.js';
 export { CommandTable } from './commands/table.js';
 export type { CommandSpec } from './commands/table.js';

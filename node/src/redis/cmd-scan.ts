@@ -9,13 +9,12 @@
  * stay valid across restarts, leader changes and splits (a key's position never moves).
  * They are not integers: a proxy that must give integer cursors to old clients maps them.
  */
-import { KeyKind, rangeShardBound, slotRangeStart } from '@shoal/common';
+import { globMatch, globMatchesAll as matchesAll, KeyKind, rangeShardBound, slotRangeStart } from '@shoal/common';
 import type { TableId } from '@shoal/common';
 import { arg, intArg, is, keyArg, keys } from './command.js';
 import type { CommandEnv, CommandSpec } from './command.js';
 import { decodeDataValue, decodeScoreValue, isExpiredAt, RedisType, TYPE_NAMES } from './encoding.js';
 import type { CollectionType } from './encoding.js';
-import { globMatch, matchesAll } from './glob.js';
 import { formatDouble } from './numbers.js';
 import { array, bulk, Err, error, int, NULL } from './reply.js';
 import type { Reply } from './reply.js';

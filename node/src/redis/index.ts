@@ -16,7 +16,6 @@ export { EngineReadView } from './engine-view.js';
 export type { ClosableView, EngineRawAccess, RawDb } from './engine-view.js';
 export { COMMANDS, RedisExecutor, supportedCommands, unknownCommand } from './executor.js';
 export type { CommandInfo, RedisExecutorOptions } from './executor.js';
-export { globMatch } from './glob.js';
 export { LatchManager } from './latches.js';
 export type { LatchGuard, LatchOptions } from './latches.js';
 export { LayeredView } from './layered-view.js';

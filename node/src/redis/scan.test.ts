@@ -3,7 +3,7 @@
 // keys, and reject bad cursors — on range and hash shards.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { globMatch } from './glob.js';
+import { globMatch } from '@shoal/common';
 import { HASH_SHARD, Harness, RANGE_SHARD, rangeShard, sorted } from './fixture.js';
 import type { Plain } from './fixture.js';
 

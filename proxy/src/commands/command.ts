@@ -3,7 +3,7 @@
  * publishes it. Clients use COMMAND INFO for key positions and flags, redis-cli uses
  * COMMAND DOCS for its argument hints.
  */
-import { globMatch } from '../glob.js';
+import { globMatch } from '@shoal/common';
 import { array, bulk, err, integer, map, NULL_BULK, set, simple, SYNTAX_ERROR } from '../resp/reply.js';
 import type { Reply } from '../resp/reply.js';
 import { asciiLower } from './table.js';

@@ -3,7 +3,7 @@
  * settings.ts (glob patterns, several at once, like Redis 7); SET changes the per-proxy
  * ones atomically (all or none) and explains why the others cannot change here.
  */
-import { globMatch } from '../glob.js';
+import { globMatch } from '@shoal/common';
 import { bulk, err, map, OK } from '../resp/reply.js';
 import type { Reply } from '../resp/reply.js';
 import { CONFIG_PARAMS, configParam } from '../settings.js';

@@ -1,7 +1,9 @@
 /**
  * Redis glob patterns (util.c `stringmatchlen`): `*`, `?`, `[abc]`, `[^a-z]`, `\x`
- * escapes, optionally case-insensitive. Used by CONFIG GET, COMMAND LIST PATTERN, SCAN
- * MATCH, CLIENT KILL filters and ACL table patterns, so they all agree with Redis.
+ * escapes, optionally case-insensitive. A port of Redis 7's algorithm, including its early
+ * exit for longer matches and its nesting limit, so abusive patterns cost what they cost
+ * Redis. The one matcher of the repository: the proxy (CONFIG GET, COMMAND LIST PATTERN,
+ * ACL table patterns, CLIENT KILL) and the node's SCAN/KEYS/HSCAN MATCH all use it.
  */
 
 /** Redis' protection against abusive patterns. */
@@ -12,6 +14,11 @@ export function globMatch(pattern: Uint8Array | string, subject: Uint8Array | st
   const s = typeof subject === 'string' ? Buffer.from(subject, 'utf8') : subject;
   const skip = { longer: false };
   return match(p, 0, s, 0, nocase, skip, 0);
+}
+
+/** True for the pattern `*`, which matches everything (callers skip matching then). */
+export function globMatchesAll(pattern: Uint8Array): boolean {
+  return pattern.length === 1 && pattern[0] === 0x2a;
 }
 
 function lower(c: number, nocase: boolean): number {
