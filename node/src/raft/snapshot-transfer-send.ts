@@ -19,7 +19,7 @@ import type { CallOptions, Client, ClientWritableStream, ServiceError } from '@g
 import { crc32c, KvError, kvErrorFromCode } from '@shoal/common';
 import { raft } from '@shoal/proto';
 import { toProtoMessage } from './raft-codec.js';
-import type { TokenBucket } from './rate-limiter.js';
+import type { TokenBucket } from '../rate-limiter.js';
 import { asKvError, decodeSnapshotAck, identitySerializer, kvErrorFromServiceError, SEND_SNAPSHOT_METHOD_PATH } from './transport-grpc.js';
 import type { TransportMetrics } from './transport-metrics.js';
 import { SNAPSHOT_DEADLINE_RATE_SLACK } from './transport-options.js';

@@ -27,7 +27,7 @@ import { Client as GrpcClient } from '@grpc/grpc-js';
 import { assert } from '@shoal/common';
 import type { Message } from '@shoal/raft-ts';
 import { envelopeEncodedBytesMax, toProtoMessage } from './raft-codec.js';
-import { TokenBucket } from './rate-limiter.js';
+import { TokenBucket } from '../rate-limiter.js';
 import { sendSnapshot } from './snapshot-transfer-send.js';
 import type { SnapshotSendResult } from './snapshot-transfer-send.js';
 import { SnapshotReceiver } from './snapshot-transfer-receive.js';

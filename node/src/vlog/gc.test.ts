@@ -13,7 +13,7 @@ function assertBytes(actual: Uint8Array, expected: Uint8Array, message?: string)
 import { toHex } from '@shoal/common';
 import { ValueLogGc } from './gc.js';
 import type { GcHost, PointerSwap } from './gc.js';
-import { RateLimiter } from './rate-limiter.js';
+import { TokenBucket } from '../rate-limiter.js';
 import { samePointer } from './record.js';
 import type { ValuePointer } from './record.js';
 import { ValueLog } from './value-log.js';
@@ -100,15 +100,15 @@ test('a swap whose key moved on is dropped, and the file is kept while it has li
 test('the rate limiter paces to the configured rate after its burst', async () => {
   let now = 0;
   const slept: number[] = [];
-  const limiter = new RateLimiter({
-    rateBytesPerSec: 1000, burstMs: 100, now: () => now,
-    sleep: async (ms) => {
+  const limiter = new TokenBucket({
+    rateBytesPerSec: 1000, burstBytes: 100, nowMs: () => now,
+    sleepMs: async (ms) => {
       slept.push(ms);
       now += ms;
     },
   });
-  await limiter.consume(100); // within the burst
+  await limiter.acquire(100); // within the burst
   assert.deepEqual(slept, []);
-  await limiter.consume(1000); // one second of budget
+  await limiter.acquire(1000); // one second of budget
   assert.equal(Math.round(slept.reduce((a, x) => a + x, 0)), 1000);
 });

@@ -13,7 +13,7 @@
  */
 import { assert } from '@shoal/common';
 import type { VlogLogger } from './logger.js';
-import { RateLimiter } from './rate-limiter.js';
+import { TokenBucket } from '../rate-limiter.js';
 import { FILE_HEADER_BYTES } from './record.js';
 import type { ValuePointer } from './record.js';
 import type { ValueLog } from './value-log.js';
@@ -48,7 +48,7 @@ export interface ValueLogGcOptions {
   readonly rateBytesPerSec: number;
   /** Swaps per engine write. */
   readonly swapBatchMax?: number;
-  readonly limiter?: RateLimiter;
+  readonly limiter?: TokenBucket;
   readonly logger?: VlogLogger | undefined;
 }
 
@@ -68,7 +68,7 @@ export interface GcRunResult {
 const SWAP_BATCH_MAX_DEFAULT = 256;
 
 export class ValueLogGc {
-  private readonly limiter: RateLimiter;
+  private readonly limiter: TokenBucket;
   private readonly swapBatchMax: number;
   private running = false;
 
@@ -78,7 +78,7 @@ export class ValueLogGc {
     private readonly opts: ValueLogGcOptions,
   ) {
     assert(opts.garbageRatio > 0 && opts.garbageRatio < 1, 'garbageRatio must be in (0, 1)');
-    this.limiter = opts.limiter ?? new RateLimiter({ rateBytesPerSec: opts.rateBytesPerSec });
+    this.limiter = opts.limiter ?? new TokenBucket({ rateBytesPerSec: opts.rateBytesPerSec, burstBytes: Math.max(1, opts.rateBytesPerSec / 10) });
     this.swapBatchMax = opts.swapBatchMax ?? SWAP_BATCH_MAX_DEFAULT;
   }
 
@@ -135,7 +135,7 @@ export class ValueLogGc {
     let bytesCopied = 0;
     for await (const rec of this.vlog.scanFile(fileId)) {
       if (!this.host.isCurrent(rec.key, rec.pointer)) continue;
-      await this.limiter.consume(rec.pointer.length);
+      await this.limiter.acquire(rec.pointer.length);
       // Re-check after the pause: the key may have moved on meanwhile (saves a useless copy).
       if (!this.host.isCurrent(rec.key, rec.pointer)) continue;
       const key = new Uint8Array(rec.key); // a copy: do not keep the whole record buffer alive

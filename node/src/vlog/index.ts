@@ -9,8 +9,6 @@ export { readU32, readU64, u32Bytes, u64Bytes, writeU32, writeU64 } from './byte
 export { ValueLogGc } from './gc.js';
 export type { GcCandidate, GcHost, GcRunResult, PointerSwap, ValueLogGcOptions } from './gc.js';
 export type { VlogLogger } from './logger.js';
-export { RateLimiter } from './rate-limiter.js';
-export type { RateLimiterOptions } from './rate-limiter.js';
 export {
   decodePointer, describePointer, encodePointer, FILE_HEADER_BYTES, POINTER_BYTES, RECORD_HEADER_BYTES, recordLength,
   samePointer,

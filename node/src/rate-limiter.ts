@@ -8,6 +8,8 @@
  * reservations are served in FIFO order (each later one sees the earlier debt), a chunk
  * larger than the burst still passes, and over any interval starting with a full bucket
  * at most `burstBytes + rate · t` bytes pass — the property the tests check.
+ *
+ * The node's one byte-rate limiter: snapshot streams (transport) and value-log GC use it.
  */
 import { assert } from '@shoal/common';
 
@@ -17,12 +19,15 @@ export interface TokenBucketOptions {
   readonly burstBytes: number;
   /** Monotonic milliseconds; injectable for tests. Default `performance.now`. */
   readonly nowMs?: () => number;
+  /** Waits without an abort signal; injectable for tests (with `nowMs`). Default: a timer. */
+  readonly sleepMs?: (ms: number) => Promise<void>;
 }
 
 export class TokenBucket {
   readonly rateBytesPerSec: number;
   readonly burstBytes: number;
   private readonly nowMs: () => number;
+  private readonly sleepMs: ((ms: number) => Promise<void>) | undefined;
   private tokens: number;
   private lastMs: number;
 
@@ -32,6 +37,7 @@ export class TokenBucket {
     this.rateBytesPerSec = opts.rateBytesPerSec;
     this.burstBytes = opts.burstBytes;
     this.nowMs = opts.nowMs ?? (() => performance.now());
+    this.sleepMs = opts.sleepMs;
     this.tokens = opts.burstBytes;
     this.lastMs = this.nowMs();
   }
@@ -58,6 +64,7 @@ export class TokenBucket {
     if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
     const waitMs = this.reserve(bytes);
     if (waitMs === 0) return Promise.resolve();
+    if (this.sleepMs !== undefined && signal === undefined) return this.sleepMs(waitMs);
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         clearTimeout(timer);
