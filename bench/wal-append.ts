@@ -5,19 +5,14 @@
  * per second and fsyncs per second (median of several runs). The figures depend mostly on
  * the disk's fdatasync latency; figures only, no assertions (STYLE.md rule 12).
  *
- * Run: `npx tsc -b bench && node bench/dist/wal-append.js [--turns 2000] [--runs 3]
+ * Run: `npm run bench:wal -- [--turns 2000] [--runs 3]
  * [--groups 100] [--bytes 100] [--sync always|async] [--dir /path/on/the/disk/to/test]`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfState, Entry, HardState, LogIndex, PeerId, Term } from '@shoal/raft-ts';
-import type * as WalModule from '../node/src/wal/index.js';
-
-// `@shoal/node`'s public entry does not re-export the WAL yet (node/src/index.ts belongs to
-// the node engineer), so load the compiled module by path. Switch to
-// `import { Wal } from '@shoal/node'` once it does.
-const { Wal } = (await import(new URL('../../node/dist/wal/index.js', import.meta.url).href)) as typeof WalModule;
+import { Wal } from '@shoal/node';
 
 interface Args {
   turns: number;

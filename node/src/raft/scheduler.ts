@@ -399,15 +399,15 @@ export class Scheduler {
    */
   async compactLogs(thresholdEntries: number, keepEntries: number): Promise<number> {
     return this.runExclusive(async () => {
-      const todo: { r: Replica; to: number }[] = [];
+      const due: { r: Replica; to: number }[] = [];
       for (const r of this.replicas.values()) {
         if (r.phase !== 'active') continue;
         const to = r.appliedIndex - keepEntries;
-        if (r.appliedIndex - r.storage.firstIndex() + 1 >= thresholdEntries + keepEntries && to >= r.storage.firstIndex()) todo.push({ r, to });
+        if (r.appliedIndex - r.storage.firstIndex() + 1 >= thresholdEntries + keepEntries && to >= r.storage.firstIndex()) due.push({ r, to });
       }
-      if (todo.length === 0) return 0;
+      if (due.length === 0) return 0;
       await this.o.engine.makeDurable();
-      for (const { r, to } of todo) {
+      for (const { r, to } of due) {
         if (r.descriptorUnpersistedAt > 0 && r.descriptorUnpersistedAt <= to) {
           // The conf change entry that carries the descriptor is about to go: keep it elsewhere.
           this.o.descriptorStore?.save(r.descriptor);
@@ -422,7 +422,7 @@ export class Scheduler {
         r.compactedTo(to);
       }
       await this.o.wal.flush().catch((e: unknown) => this.fail(e));
-      return todo.length;
+      return due.length;
     });
   }
 
