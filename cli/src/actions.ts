@@ -3,12 +3,11 @@ import { ConfigError, configHelp, exitOnConfigError, loadConfig } from '@shoal/c
 import { metaserverConfigSchema, runMetaserver } from '@shoal/metaserver';
 import { nodeConfigSchema, runNode } from '@shoal/node';
 import { proxyConfigSchema } from '@shoal/proxy';
+import { runDev } from './dev.js';
 import type { CliActions, ProcessKind } from './program.js';
 import { EXIT_NOT_AVAILABLE } from './program.js';
 
 const SCHEMAS = { node: nodeConfigSchema, metaserver: metaserverConfigSchema, proxy: proxyConfigSchema } as const;
-
-const PROCESS_ISSUE: Record<ProcessKind, number> = { node: 4, metaserver: 5, proxy: 7 };
 
 /** Validates a process's configuration; a bad option exits 2 with one line naming it. */
 export function validateProcessConfig(kind: ProcessKind, argv: readonly string[]): void {
@@ -40,8 +39,10 @@ export const defaultActions: CliActions = {
     validateProcessConfig(kind, argv);
     if (kind === 'node') return runNode(argv, process.env);
     if (kind === 'metaserver') return runMetaserver(argv, process.env);
-    return defaultActions.notYetAvailable(kind, PROCESS_ISSUE[kind]);
+    return (await import('@shoal/proxy')).runProxy(argv, process.env);
   },
+  dev: runDev,
+  env: process.env,
   notYetAvailable(command, issue) {
     const where = issue > 0 ? ` (issue #${issue})` : '';
     console.error(`shoal ${command}: not yet available${where}`);

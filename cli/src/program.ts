@@ -4,6 +4,7 @@
  * them for success.
  */
 import { Command, CommanderError } from 'commander';
+import { addAdminCommands } from './admin-commands.js';
 
 export const EXIT_NOT_AVAILABLE = 1;
 
@@ -11,7 +12,19 @@ export const EXIT_NOT_AVAILABLE = 1;
 export interface CliActions {
   /** Starts a long-running process from its config; resolves with the exit code. */
   runProcess(kind: ProcessKind, argv: readonly string[]): Promise<number>;
+  /** `shoal dev`: runs a local cluster until SIGINT/SIGTERM; resolves with the exit code. */
+  dev(flags: DevFlags): Promise<number>;
   notYetAvailable(command: string, issue: number): number;
+  /** Environment the admin commands read SHOAL_METASERVERS from. */
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** `shoal dev` options as commander hands them over (validated by dev.ts). */
+export interface DevFlags {
+  readonly nodes: string;
+  readonly metaservers: string;
+  readonly dataDir: string;
+  readonly basePort: string;
 }
 
 export type ProcessKind = 'node' | 'metaserver' | 'proxy';
@@ -26,15 +39,16 @@ export function buildProgram(actions: CliActions, setExitCode: (code: number) =>
 
   const later = (command: string, issue: number) => () => setExitCode(actions.notYetAvailable(command, issue));
 
+  const processCommands = new Map<ProcessKind, Command>();
   for (const [kind, what] of [
-    ['node', 'run a storage node (shard replicas over Raft)'],
+    ['node', 'run a storage node (shard replicas over Raft); `node list|decommission` administer nodes'],
     ['metaserver', 'run a metaserver (cluster metadata and scheduling)'],
     ['proxy', 'run a RESP proxy for Redis clients'],
   ] as const) {
     // Options belong to the process's config schema, not to commander: everything after the
     // subcommand goes to the config loader untouched (`--config f.yaml --raft-log-sync async`),
     // which rejects unknown options itself, naming them.
-    program
+    const cmd = program
       .command(kind)
       .description(`${what}; options: --config <file>, SHOAL_* env vars, --<option> flags (see --help)`)
       .helpOption(false)
@@ -43,35 +57,22 @@ export function buildProgram(actions: CliActions, setExitCode: (code: number) =>
       .action(async () => {
         setExitCode(await actions.runProcess(kind, processArgs(argv, kind)));
       });
+    processCommands.set(kind, cmd);
   }
 
   program
     .command('dev')
-    .description('start a local cluster on loopback: metaservers, storage nodes, a proxy and local S3')
-    .option('--nodes <n>', 'number of storage nodes', '3')
+    .description('start a local cluster on loopback: metaservers, storage nodes and a RESP proxy; Ctrl-C stops it')
+    .option('--nodes <n>', 'number of storage nodes (zones z1..z3 round-robin)', '3')
+    .option('--metaservers <n>', 'number of metaservers: 1 or 3', '3')
     .option('--data-dir <dir>', 'where every process keeps its data and logs', './data')
-    .action(later('dev', 6));
+    .option('--base-port <port>', 'first metaserver gRPC port; the others follow from it (see README "Quick start")', '7100')
+    .action(async (opts: DevFlags) => {
+      setExitCode(await actions.dev(opts));
+    });
 
-  const cluster = program.command('cluster').description('cluster-wide views');
-  cluster.command('status').description('nodes, shards, leaders and health').action(later('cluster status', 6));
-
-  const table = program.command('table').description('create, drop and inspect tables');
-  table.command('create <name>').description('create a table').action(later('table create', 5));
-  table.command('drop <name>').description('drop a table and its data').action(later('table drop', 5));
-  table.command('list').description('list tables').action(later('table list', 5));
-
-  const shard = program.command('shard').description('inspect and operate on shards');
-  shard.command('list [table]').description('list shards with replicas and leaders').action(later('shard list', 5));
-  shard.command('split <shardId>').description('split a shard').action(later('shard split', 5));
-  shard.command('transfer-leader <shardId> <nodeId>').description('move a shard leader').action(later('shard transfer-leader', 5));
-  shard
-    .command('reduce-replicas <shardId>')
-    .description('force a shard that lost quorum down to its surviving replicas, then re-grow it')
-    .action(later('shard reduce-replicas', 5));
-
-  const nodes = program.command('nodes').description('storage node administration');
-  nodes.command('list').description('list storage nodes').action(later('nodes list', 5));
-  nodes.command('decommission <nodeId>').description('drain a node, then remove it').action(later('nodes decommission', 5));
+  // `shoal node` runs a node; `shoal node list` and `shoal node decommission` are admin commands.
+  addAdminCommands(program, processCommands.get('node')!, setExitCode, actions.env);
 
   program.command('bulk-load').description('build sorted files offline and ingest them into shards').action(later('bulk-load', 0));
   program.command('backup').description('full backup of a table to S3').action(later('backup', 0));

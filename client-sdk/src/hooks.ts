@@ -7,7 +7,9 @@ import type { KvErrorCode } from '@shoal/common';
 
 /** The public operation a hook event belongs to. */
 export type OpName =
-  | 'get' | 'getMany' | 'put' | 'delete' | 'compareAndSwap' | 'incr' | 'batchWrite' | 'scan' | 'deleteRange' | 'describe';
+  | 'get' | 'getMany' | 'put' | 'delete' | 'compareAndSwap' | 'incr' | 'batchWrite' | 'scan' | 'deleteRange' | 'describe'
+  /** Redis commands through Kv.Exec (exec.ts, used by the RESP proxy). */
+  | 'exec';
 
 /** One finished logical call (all its attempts), successful or not. */
 export interface CallEvent {

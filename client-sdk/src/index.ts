@@ -12,6 +12,8 @@
 export { Shoal } from './shoal.js';
 export { Table } from './table.js';
 export { Scanner } from './scan.js';
+export { CROSSSLOT_MESSAGE, RedisExec } from './exec.js';
+export type { ExecCallOptions, ExecCommandOptions, ShardExecResult } from './exec.js';
 export { PartialWriteError } from './errors.js';
 export type { PartStatus, WritePart } from './errors.js';
 export { formatScanCursor, parseScanCursor } from './cursor.js';

@@ -51,3 +51,5 @@ export {
 export type { Counter, Gauge, Histogram, Registry, RegistryOptions } from './metrics.js';
 export { err, ok, unwrap } from './result.js';
 export type { Err, Ok, Result } from './result.js';
+export { EXIT_FATAL, EXIT_OK, runService } from './service-main.js';
+export type { RunningService, ServiceMainOptions } from './service-main.js';

@@ -1,9 +1,11 @@
 /**
- * Options of a metaserver (`shoal metaserver --config metaserver.yaml`). The metaserver
- * issue (#5) adds the options it needs; this is the validated surface so far.
+ * Options of a metaserver (`shoal metaserver --config metaserver.yaml`): membership and
+ * raft timings, node failure detection, table defaults, the leader's limits on NodeAdmin
+ * calls and WatchRoutes streams, and the scheduler's section (`schedule`).
  */
 import { durationMs, hostPort, logLevel } from '@shoal/common';
 import { z } from 'zod';
+import { scheduleOptionsSchema } from './schedule/options.js';
 
 export const metaserverConfigSchema = z.strictObject({
   /** This member's id in the metaserver Raft group. */
@@ -18,6 +20,22 @@ export const metaserverConfigSchema = z.strictObject({
   nodeSuspectAfterMs: durationMs().prefault('10s'),
   nodeDownAfterMs: durationMs().prefault('30s'),
   defaultReplicaCount: z.number().int().min(1).max(7).default(3),
+  /** Shards of a hash table created with shard_count 0 (a power of two): 8 spreads a new table over a small cluster without many tiny shards. */
+  defaultHashShardCount: z.number().int().min(1).max(16384).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(8),
+  /** How often nodes send NodeHeartbeat and ShardHeartbeat (told to them in RegisterNode's reply). */
+  nodeHeartbeatIntervalMs: durationMs().prefault('1s'),
+  /** How long Admin.CreateTable waits for every shard to elect a leader; then TIMEOUT (the table stays creating and is still driven). */
+  createTableTimeoutMs: durationMs().prefault('30s'),
+  /** Deadline of one NodeAdmin call the leader makes on a storage node. */
+  nodeAdminTimeoutMs: durationMs().prefault('5s'),
+  /** NodeAdmin calls in flight at once, over all nodes. */
+  nodeAdminConcurrencyMax: z.number().int().min(1).max(1024).default(16),
+  /** Open WatchRoutes streams on this member; more are refused with RESOURCE_EXHAUSTED. */
+  watchRoutesStreamsMax: z.number().int().min(1).max(100_000).default(4096),
+  /** Events buffered for one WatchRoutes stream; a watcher that falls further behind is ended with RESOURCE_EXHAUSTED. */
+  watchRoutesQueueEventsMax: z.number().int().min(1).max(1_000_000).default(1024),
+  /** The leader's scheduler (metaserver/src/schedule/options.ts). */
+  schedule: scheduleOptionsSchema.prefault({}),
   /** The metaserver Raft group's tick; elections and heartbeats count ticks. */
   raftTickIntervalMs: durationMs().prefault('100ms'),
   raftElectionTimeoutTicks: z.number().int().min(2).max(1000).default(10),
@@ -32,6 +50,12 @@ export const metaserverConfigSchema = z.strictObject({
 }).superRefine((c, ctx) => {
   if (c.raftElectionTimeoutTicks <= c.raftHeartbeatIntervalTicks) {
     ctx.addIssue({ code: 'custom', path: ['raftElectionTimeoutTicks'], message: 'must be greater than raftHeartbeatIntervalTicks' });
+  }
+  if (c.nodeDownAfterMs <= c.nodeSuspectAfterMs) {
+    ctx.addIssue({ code: 'custom', path: ['nodeDownAfterMs'], message: 'must be greater than nodeSuspectAfterMs' });
+  }
+  if (c.nodeSuspectAfterMs <= c.nodeHeartbeatIntervalMs) {
+    ctx.addIssue({ code: 'custom', path: ['nodeSuspectAfterMs'], message: 'must be greater than nodeHeartbeatIntervalMs' });
   }
   if (c.members.length === 0) return;
   const ids = c.members.map((m) => Number(m.slice(0, m.indexOf('='))));

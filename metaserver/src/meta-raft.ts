@@ -93,6 +93,8 @@ export class MetaRaft {
   private tickTimer: NodeJS.Timeout | null = null;
   private gcTimer: NodeJS.Timeout | null = null;
   private idle: Promise<void> = Promise.resolve();
+  private readonly appliedListeners: (() => void)[] = [];
+  private readonly leadershipListeners: ((isLeader: boolean) => void)[] = [];
 
   private constructor(
     private readonly o: MetaRaftOptions,
@@ -200,6 +202,16 @@ export class MetaRaft {
 
   get roleName(): string {
     return ['follower', 'candidate', 'leader', 'pre-candidate'][this.role] ?? 'unknown';
+  }
+
+  /** Called after every Ready whose apply phase changed the state (entries or a snapshot), in the raft turn. */
+  onApplied(fn: () => void): void {
+    this.appliedListeners.push(fn);
+  }
+
+  /** Called when this member becomes leader (true) or stops being leader (false), after pending waiters were failed. */
+  onLeadershipChange(fn: (isLeader: boolean) => void): void {
+    this.leadershipListeners.push(fn);
   }
 
   /** NOT_LEADER with the known leader's address as the hint. */
@@ -363,6 +375,7 @@ export class MetaRaft {
     // 3. Apply.
     if (rd.snapshot !== null) this.installSnapshot(rd.snapshot);
     for (const e of rd.committedEntries) this.applyOne(e);
+    if (rd.snapshot !== null || rd.committedEntries.length > 0) this.notify(this.appliedListeners, undefined);
     for (const rs of rd.readStates) {
       const ctx = Number(new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset, rs.requestCtx.byteLength).getBigUint64(0));
       const waiters = this.readsInFlight.get(ctx);
@@ -453,12 +466,24 @@ export class MetaRaft {
       for (const r of this.readyReads) for (const w of r.waiters) w.reject(e);
       this.readyReads = [];
     }
+    if (wasLeader !== this.isLeader) this.notify(this.leadershipListeners, this.isLeader);
     if (!wasLeader && this.isLeader && this.state.clusterId === 0) {
       // The first leader of a new cluster draws the cluster id; a repeat is refused harmlessly.
       this.propose(commands.bootstrap(randomInt(1, 2 ** 47))).then(
         (out) => this.o.logger.info({ outcome: out }, 'cluster bootstrapped'),
         (err: unknown) => this.o.logger.debug({ err }, 'bootstrap proposal did not apply'),
       );
+    }
+  }
+
+  /** Listeners run inside the raft turn: a throwing one is a bug in the wiring, logged, never fatal to raft. */
+  private notify<T>(listeners: readonly ((v: T) => void)[], v: T): void {
+    for (const fn of listeners) {
+      try {
+        fn(v);
+      } catch (e) {
+        this.o.logger.error({ err: e }, 'a metaserver raft listener threw');
+      }
     }
   }
 

@@ -1,8 +1,10 @@
 /**
- * The metaserver process wiring: the member's Raft group (meta-raft.ts), one gRPC port
+ * The metaserver process wiring: the member's Raft group (meta-raft.ts), the leader's
+ * duties (leader.ts: scheduler loop, NodeAdmin driver, WatchRoutes), one gRPC port
  * (`listen`: RaftTransport + Meta + Admin) and HTTP `/metrics` + `/healthz` (`httpListen`).
- * Shutdown runs in reverse: HTTP health turns unhealthy, gRPC drains, raft stops (waiters
- * fail UNAVAILABLE), transport and WAL close.
+ * Shutdown runs in reverse: HTTP health turns unhealthy, leader duties stop (streams and
+ * waiting calls end UNAVAILABLE), gRPC drains, raft stops (waiters fail UNAVAILABLE),
+ * transport and WAL close.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createLogger, createRegistry, KvError, parseHostPort, startHttpServer } from '@shoal/common';
@@ -11,8 +13,11 @@ import { raftTransportServerOptions } from '@shoal/node';
 import { admin, meta } from '@shoal/proto';
 import { memberAddresses } from './config.js';
 import type { MetaserverConfig } from './config.js';
+import { adminHandlers } from './admin-services.js';
+import { LeaderDuty } from './leader.js';
 import { MetaRaft } from './meta-raft.js';
-import { adminHandlers, metaHandlers } from './services.js';
+import { createMetaMetrics } from './metrics.js';
+import { metaHandlers } from './services.js';
 
 const GRPC_DRAIN_MS_MAX = 5000;
 
@@ -24,6 +29,7 @@ export class MetaserverProcess {
   private resolveFatal!: (e: unknown) => void;
   private failed = false;
   private raft: MetaRaft | null = null;
+  private leader: LeaderDuty | null = null;
   private grpc: Server | null = null;
   private http: RunningHttpServer | null = null;
   private stopping: Promise<void> | null = null;
@@ -59,7 +65,9 @@ export class MetaserverProcess {
     const raft = this.raft;
     const grpc = new Server(raftTransportServerOptions({ grpcMessageBytesMax: 16 << 20 }));
     this.grpc = grpc;
-    const ctx = { raft, id: c.id, members, httpAddress: c.httpListen, logger: log.child({ component: 'service' }) };
+    const leader = new LeaderDuty(raft, c, createMetaMetrics(registry, raft), log.child({ component: 'leader' }));
+    this.leader = leader;
+    const ctx = { raft, leader, config: c, id: c.id, members, httpAddress: c.httpListen, logger: log.child({ component: 'service' }) };
     grpc.addService(meta.MetaService, metaHandlers(ctx));
     grpc.addService(admin.AdminService, adminHandlers(ctx));
     raft.transport.addToServer(grpc);
@@ -97,6 +105,8 @@ export class MetaserverProcess {
   }
 
   private async shutdown(): Promise<void> {
+    // Ends WatchRoutes streams and waiting CreateTable calls first, so gRPC can drain.
+    this.leader?.close();
     if (this.grpc !== null) {
       const grpc = this.grpc;
       await new Promise<void>((resolve) => {

@@ -3,13 +3,20 @@
  * every queue and size has a named limit here (STYLE.md rule 9), validated at start-up with
  * a message naming the option.
  *
- * Until the metaserver exists, a node can be bootstrapped from a static layout: `nodes`
- * (every node's gRPC address), `tables` and `shards` (each with its replicas). Every node of
- * the layout gets the same three lists; each creates the replicas that name its `nodeId`
- * (once: a replica that exists or was removed is never recreated from the layout).
+ * Two modes:
+ * - static: a layout in the config — `nodes` (every node's gRPC address), `tables` and
+ *   `shards` (each with its replicas). Every node of the layout gets the same three lists;
+ *   each creates the replicas that name its `nodeId` (once: a replica that exists or was
+ *   removed is never recreated from the layout). `nodeId` is required.
+ * - dynamic (`metaservers` non-empty): the metaserver drives the node (src/meta/). `nodeId`
+ *   is optional (the metaserver allocates one; it is persisted in the data dir), the
+ *   cluster id comes from the metaserver, and the static layout options are refused.
  */
 import { byteSize, durationMs, hostPort, logLevel, SLOT_COUNT } from '@shoal/common';
 import { z } from 'zod';
+
+/** Members of a metaserver group a node may name. */
+const METASERVERS_MAX = 16;
 
 const id = () => z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
@@ -48,19 +55,37 @@ const shardSchema = z.strictObject({
 });
 
 export const nodeConfigSchema = z.strictObject({
-  /** Stable id of this node in the cluster; assigned by the operator or the metaserver. */
-  nodeId: z.number().int().min(1).max(2 ** 32 - 1),
+  /** Stable id of this node in the cluster; required in static mode, optional (allocated) in dynamic mode. */
+  nodeId: z.number().int().min(1).max(2 ** 32 - 1).optional(),
   /** Directory for the Raft WAL, the classic-level DB and value-log files. */
   dataDir: z.string().min(1),
   listen: hostPort().default('127.0.0.1:7200'),
   /** Address peers and clients dial; defaults to `listen`. */
   advertise: hostPort().optional(),
   httpListen: hostPort().default('127.0.0.1:8200'),
-  metaservers: z.array(hostPort()).default([]),
-  /** Every node of one cluster has the same id; the Raft transport refuses other clusters' peers. */
+  /** Metaserver members (host:port); non-empty = dynamic mode (`--metaservers a,b,c`, `SHOAL_METASERVERS=a,b,c`). */
+  metaservers: z.array(hostPort()).max(METASERVERS_MAX).default([]),
+  /** Static mode: every node of one cluster has the same id (the Raft transport refuses other clusters' peers). Dynamic mode: ignored, the metaserver's id is used. */
   clusterId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(1),
-  zone: z.string().min(1).default('zone-1'),
+  /** Placement labels reported to the metaserver (dynamic mode). */
+  zone: z.string().min(1).default('default'),
   pool: z.string().min(1).default('default'),
+  /** Capacity reported to the metaserver; 0 = the size of dataDir's filesystem (statfs). */
+  capacityBytes: byteSize().prefault(0),
+  /** Deadline of one metaserver RPC attempt. */
+  metaRequestTimeoutMs: durationMs().prefault('3s'),
+  /** Start-up gives up (exit 1) if no metaserver accepted the registration by then. */
+  metaRegisterTimeoutMs: durationMs().prefault('5m'),
+  metaRetryBackoffInitialMs: durationMs().prefault('100ms'),
+  metaRetryBackoffMaxMs: durationMs().prefault('5s'),
+  /** Shard heartbeats in flight at once. */
+  shardHeartbeatConcurrencyMax: z.number().int().min(1).max(1024).default(16),
+  /** An idle hibernating shard whose last heartbeat was acknowledged reports only every this many intervals. */
+  shardHeartbeatIdleIntervals: z.number().int().min(1).max(1000).default(10),
+  /** Operator ids remembered (with their outcome) for idempotence. */
+  operatorHistoryMax: z.number().int().min(16).max(1_000_000).default(4096),
+  /** How often the node → address map is reloaded from the metaserver (also on a miss). */
+  nodeAddressRefreshIntervalMs: durationMs().prefault('30s'),
   logLevel: logLevel().default('info'),
   /** Write logs to this file (relative paths are under dataDir) instead of stdout. */
   logFile: z.string().min(1).optional(),
@@ -149,7 +174,32 @@ export const nodeConfigSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['raftMessageBytesMax'], message: 'must not exceed requestBytesMax' });
   }
   checkLayout(c, ctx);
+  checkMode(c, ctx);
 });
+
+interface ModeFields {
+  metaservers: string[]; nodeId?: number | undefined; listen: string; advertise?: string | undefined;
+  nodes: unknown[]; tables: unknown[]; shards: unknown[]; metaRetryBackoffInitialMs: number; metaRetryBackoffMaxMs: number;
+}
+
+function checkMode(c: ModeFields, ctx: z.RefinementCtx): void {
+  if (c.metaservers.length === 0) {
+    if (c.nodeId === undefined) ctx.addIssue({ code: 'custom', path: ['nodeId'], message: 'is required in static mode (no metaservers)' });
+    return;
+  }
+  for (const option of ['nodes', 'tables', 'shards'] as const) {
+    if (c[option].length > 0) {
+      ctx.addIssue({ code: 'custom', path: [option], message: 'is a static-layout option; remove it in dynamic mode (metaservers is set), the metaserver owns the layout' });
+    }
+  }
+  // The address is registered before the gRPC port is bound (the node id comes first).
+  if (c.advertise === undefined && c.listen.endsWith(':0')) {
+    ctx.addIssue({ code: 'custom', path: ['listen'], message: 'needs a fixed port (or set advertise) in dynamic mode: the address is registered before listening' });
+  }
+  if (c.metaRetryBackoffInitialMs < 1 || c.metaRetryBackoffMaxMs < c.metaRetryBackoffInitialMs) {
+    ctx.addIssue({ code: 'custom', path: ['metaRetryBackoffMaxMs'], message: 'must be at least metaRetryBackoffInitialMs (≥ 1ms)' });
+  }
+}
 
 function checkLayout(c: { tables: TableConfig[]; shards: ShardConfig[]; nodes: NodeAddress[] }, ctx: z.RefinementCtx): void {
   const tables = new Map(c.tables.map((t) => [t.id, t]));

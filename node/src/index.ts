@@ -16,3 +16,8 @@ export type { WalOptions } from './wal/index.js';
 export { RaftTransport } from './raft/transport.js';
 export { raftTransportServerOptions } from './raft/transport-options.js';
 export type { IncomingRaftMessage, IncomingSnapshotHeader, TransportOptions } from './raft/transport-options.js';
+// Dynamic mode (driven by the metaserver): the saved identity, and a fake metaserver for tests.
+export { IDENTITY_FILE, loadIdentity } from './meta/identity.js';
+export type { NodeIdentity } from './meta/identity.js';
+export { FakeMeta } from './meta/testing/fake-meta.js';
+export type { FakeMetaOptions } from './meta/testing/fake-meta.js';

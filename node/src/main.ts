@@ -1,14 +1,14 @@
 /**
  * `shoal node`: loads the config (defaults < file < SHOAL_* env < flags; a bad option exits
  * 2 naming it), starts the node and runs until SIGTERM/SIGINT (graceful shutdown, exit 0)
- * or a fatal storage failure (logged, exit 1).
+ * or a fatal storage failure (logged, exit 1). See common's `runService`.
  */
-import { ConfigError, exitOnConfigError, loadConfig } from '@shoal/common';
+import { ConfigError, EXIT_FATAL, exitOnConfigError, loadConfig, runService } from '@shoal/common';
 import { nodeConfigSchema } from './config.js';
 import type { NodeConfig } from './config.js';
 import { NodeServer } from './server.js';
 
-export const EXIT_FATAL = 1;
+export { EXIT_FATAL };
 
 /** Runs a storage node from command-line arguments; resolves with the exit code. */
 export async function runNode(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -19,26 +19,5 @@ export async function runNode(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (e instanceof ConfigError) exitOnConfigError(e);
     throw e;
   }
-  let server: NodeServer;
-  try {
-    server = await NodeServer.start(config);
-  } catch (e) {
-    console.error(`shoal node: cannot start: ${e instanceof Error ? e.message : String(e)}`);
-    return EXIT_FATAL;
-  }
-  const outcome = await new Promise<{ kind: 'signal'; signal: string } | { kind: 'fatal' }>((resolve) => {
-    const onSignal = (signal: string): void => resolve({ kind: 'signal', signal });
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-    void server.fatal.then(() => resolve({ kind: 'fatal' }));
-  });
-  if (outcome.kind === 'signal') server.logger.info({ signal: outcome.signal }, 'shutting down');
-  const code = outcome.kind === 'fatal' ? EXIT_FATAL : 0;
-  // Whatever still holds the event loop after a bounded shutdown must not keep us alive.
-  setTimeout(() => process.exit(code), config.shutdownTimeoutMs + 1000).unref();
-  await Promise.race([
-    server.stop().catch((e: unknown) => server.logger.error({ err: e }, 'shutdown failed')),
-    new Promise((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref()),
-  ]);
-  return code;
+  return runService({ name: 'shoal node', start: () => NodeServer.start(config), shutdownTimeoutMs: config.shutdownTimeoutMs });
 }

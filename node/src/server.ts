@@ -4,6 +4,11 @@
  * replicas, creates the static layout's new ones, and serves gRPC (Kv, NodeAdmin,
  * RaftTransport on one port) and HTTP (/metrics, /healthz).
  *
+ * Dynamic mode (`metaservers` set): before anything is opened, the node registers with
+ * the metaserver (its node id may be allocated there and is saved in the data dir,
+ * meta/registration.ts); once it serves, meta/dynamic-node.ts sends the heartbeats and
+ * runs the operators. Peer addresses come from the metaserver (meta/node-directory.ts).
+ *
  * Shutdown (`stop`) runs in the reverse order: background jobs, the gRPC server (no new
  * calls), the scheduler (no new turns; waiters fail UNAVAILABLE), the transport, then the
  * WAL (flushed) and the engine. A WAL or engine write failure is fatal: `fatal` resolves
@@ -29,6 +34,11 @@ import { KvService } from './service/kv-service.js';
 import { NodeMetrics } from './service/metrics.js';
 import { Wal } from './wal/index.js';
 import type { WalFailpoints } from './wal/index.js';
+import { DynamicNode } from './meta/dynamic-node.js';
+import { MetaClient } from './meta/meta-client.js';
+import { NodeDirectory } from './meta/node-directory.js';
+import { capacityOf, NodeStatsSource } from './meta/node-stats.js';
+import { registerNode } from './meta/registration.js';
 
 /** In-flight calls get this long to finish at shutdown (idle client connections would hold tryShutdown forever). */
 const GRPC_DRAIN_MS_MAX = 2000;
@@ -56,6 +66,10 @@ export class NodeServer {
   private transport: RaftTransport | null = null;
   private wal: Wal | null = null;
   private engine: Engine | null = null;
+  private dynamicNode: DynamicNode | null = null;
+  private metaClient: MetaClient | null = null;
+  /** This node's id: configured (static mode) or registered (dynamic mode); 0 until known. */
+  nodeId = 0;
 
   private constructor(
     readonly config: NodeConfig, readonly logger: Logger, readonly registry: Registry, private readonly failpoints: NodeServerOptions['failpoints'],
@@ -71,6 +85,17 @@ export class NodeServer {
 
   get replicas(): Scheduler {
     return this.scheduler!;
+  }
+
+  /** The engine's options of a table, if this node knows it (tests, diagnostics). */
+  tableInfo(tableId: number): { readonly tableId: number; readonly partition: string; readonly valueSeparationThresholdBytes: number; readonly defaultTtlMs: number } | undefined {
+    const t = this.engine?.table(tableId);
+    return t === undefined ? undefined : { ...t };
+  }
+
+  /** Dynamic mode's heartbeats and operators; null in static mode. */
+  get dynamic(): DynamicNode | null {
+    return this.dynamicNode;
   }
 
   static async start(config: NodeConfig, options: NodeServerOptions = {}): Promise<NodeServer> {
@@ -91,10 +116,19 @@ export class NodeServer {
 
   private async open(): Promise<void> {
     const c = this.config;
-    const log = this.logger;
-    const addresses = new Map(c.nodes.map((n) => [n.nodeId, n.address]));
-    addresses.set(c.nodeId, c.advertise ?? c.listen);
-    const addressOf = (nodeId: number): string | undefined => addresses.get(nodeId);
+    const startedAtMs = Date.now();
+    const ids = await this.identify();
+    const nodeId = ids.nodeId;
+    // An allocated id was not known when the logger was made: every component's lines carry it from here on.
+    const log = c.nodeId === undefined ? this.logger.child({ nodeId }) : this.logger;
+    this.nodeId = nodeId;
+    const directory = new NodeDirectory({ logger: log.child({ component: 'directory' }), meta: this.metaClient, refreshIntervalMs: c.nodeAddressRefreshIntervalMs });
+    for (const n of c.nodes) directory.set(n.nodeId, n.address);
+    directory.set(nodeId, c.advertise ?? c.listen, true);
+    if (this.metaClient !== null) {
+      await directory.refresh().catch((e: unknown) => log.warn({ err: e }, 'loading node addresses failed; retried on demand'));
+    }
+    const addressOf = directory.addressOf;
     const onFatal = (e: unknown): void => this.onFatal(e);
 
     this.wal = await Wal.open({
@@ -123,7 +157,7 @@ export class NodeServer {
     const grpcMessageBytesMax = c.requestBytesMax;
     let scheduler: Scheduler | null = null;
     this.transport = new RaftTransport({
-      nodeId: c.nodeId, clusterId: c.clusterId, resolve: addressOf,
+      nodeId, clusterId: ids.clusterId, resolve: addressOf,
       onMessages: (batch) => scheduler?.onMessages(batch),
       onSnapshot: (header, chunks) => {
         if (scheduler === null) return Promise.reject(new KvError('NOT_READY', 'node is starting'));
@@ -150,7 +184,7 @@ export class NodeServer {
     const engineRecordsDescriptors = await recordsDescriptors(engine);
     const descriptorStore = new DescriptorStore(c.dataDir);
     scheduler = new Scheduler({
-      nodeId: c.nodeId, wal: this.wal, engine, transport: this.transport, addressOf, logger: log.child({ component: 'raft' }),
+      nodeId, wal: this.wal, engine, transport: this.transport, addressOf, logger: log.child({ component: 'raft' }),
       tickIntervalMs: c.raftTickIntervalMs, electionTimeoutTicks: c.raftElectionTimeoutTicks, heartbeatIntervalTicks: c.raftHeartbeatIntervalTicks,
       messageBytesMax: c.raftMessageBytesMax, inflightMessagesMax: c.raftInflightMessagesMax, uncommittedBytesMax: c.raftUncommittedBytesMax,
       proposalBytesMax: Math.max(c.requestBytesMax - RAFT_MESSAGE_SLACK_BYTES, 1), applyBytesPerTurnMax: c.raftApplyBytesPerTurnMax, leaseReads: c.raftLeaseReads,
@@ -166,16 +200,17 @@ export class NodeServer {
           if (readies > 0) metrics.readiesPerTurn.observe(readies);
         },
         applied: (n) => metrics.appliedEntries.inc(n),
+        roleChanged: (shardId) => this.dynamicNode?.onRoleChanged(shardId),
       },
     });
     this.scheduler = scheduler;
 
     const replicas = new ReplicaManager({
-      nodeId: c.nodeId, engine, wal: this.wal, scheduler, logger: log.child({ component: 'replicas' }),
+      nodeId, engine, wal: this.wal, scheduler, logger: log.child({ component: 'replicas' }),
       ...(engineRecordsDescriptors ? {} : { descriptorStore }),
     });
     const recovered = await replicas.recover();
-    const created = await replicas.createLayout(localLayout(c));
+    const created = await replicas.createLayout(localLayout({ ...c, nodeId }));
 
     const grpc = new Server(raftTransportServerOptions({ grpcMessageBytesMax }));
     this.grpc = grpc;
@@ -188,12 +223,26 @@ export class NodeServer {
     });
     grpc.addService(kv.KvService, kvService.handlers());
     const adminService = new AdminService({
-      nodeId: c.nodeId, scheduler, replicas, addressOf, timeoutMs: c.requestTimeoutMs, logger: log.child({ component: 'admin' }),
+      nodeId, scheduler, replicas, addressOf, timeoutMs: c.requestTimeoutMs, logger: log.child({ component: 'admin' }),
     });
-    grpc.addService(admin.NodeAdminService, adminService.handlers());
+    if (this.metaClient !== null) {
+      this.dynamicNode = new DynamicNode({
+        config: c, client: this.metaClient, identity: ids, heartbeatIntervalMs: ids.heartbeatIntervalMs, directory,
+        replicas: scheduler, removeReplica: (shardId, peerId, force) => replicas.remove(shardId, peerId, force),
+        admin: adminService, engine, logger: log,
+        nodeStats: new NodeStatsSource({
+          dataDir: c.dataDir, capacityBytes: c.capacityBytes, startedAtMs,
+          counts: () => replicaCounts(scheduler),
+          writes: () => scheduler?.stats.proposals ?? 0,
+          reads: async () => sumCounter(await metrics.reads.get()),
+        }),
+      });
+    }
+    const adminHandlers = adminService.handlers();
+    grpc.addService(admin.NodeAdminService, this.dynamicNode?.wrapAdminHandlers(adminHandlers) ?? adminHandlers);
     this.transport.addToServer(grpc);
     this.grpcPort = await bind(grpc, c.listen);
-    if (parseHostPort(c.listen).port === 0) addresses.set(c.nodeId, `${parseHostPort(c.listen).host}:${this.grpcPort}`);
+    if (parseHostPort(c.listen).port === 0 && c.advertise === undefined) directory.set(nodeId, `${parseHostPort(c.listen).host}:${this.grpcPort}`, true);
 
     scheduler.start();
     this.housekeeping = new Housekeeping({
@@ -207,6 +256,7 @@ export class NodeServer {
       onFatal,
     });
     this.housekeeping.start();
+    this.dynamicNode?.start();
 
     const httpAt = parseHostPort(c.httpListen);
     this.http = await startHttpServer({
@@ -219,7 +269,20 @@ export class NodeServer {
         },
       }),
     });
-    log.info({ grpcPort: this.grpcPort, httpPort: this.http.port, recovered, created, dataDir: c.dataDir }, 'storage node started');
+    log.info({ nodeId, grpcPort: this.grpcPort, httpPort: this.http.port, recovered, created, dataDir: c.dataDir, dynamic: this.dynamicNode !== null },
+      'storage node started');
+  }
+
+  /** Static mode: the configured ids. Dynamic mode: registers first (the WAL and engine need the node id). */
+  private async identify(): Promise<{ nodeId: number; clusterId: number; heartbeatIntervalMs: number }> {
+    const c = this.config;
+    if (c.metaservers.length === 0) return { nodeId: c.nodeId!, clusterId: c.clusterId, heartbeatIntervalMs: 0 };
+    this.metaClient = new MetaClient({
+      addresses: c.metaservers, requestTimeoutMs: c.metaRequestTimeoutMs, backoffInitialMs: c.metaRetryBackoffInitialMs,
+      backoffMaxMs: c.metaRetryBackoffMaxMs, logger: this.logger.child({ component: 'meta-client' }),
+    });
+    const reg = await registerNode(this.metaClient, c, capacityOf(c.dataDir, c.capacityBytes), this.logger);
+    return { ...reg.identity, heartbeatIntervalMs: reg.heartbeatIntervalMs };
   }
 
   private onFatal(e: unknown): void {
@@ -237,6 +300,8 @@ export class NodeServer {
 
   private async shutdown(): Promise<void> {
     const log = this.logger;
+    await this.dynamicNode?.stop();
+    this.metaClient?.close();
     await this.housekeeping?.stop();
     if (this.grpc !== null) {
       const grpc = this.grpc;
@@ -258,6 +323,24 @@ export class NodeServer {
     await this.http?.close();
     log.info('storage node stopped');
   }
+}
+
+function replicaCounts(s: Scheduler | null): { replicas: number; leaders: number; receivingSnapshots: number } {
+  let replicas = 0;
+  let leaders = 0;
+  let receivingSnapshots = 0;
+  for (const r of s?.allReplicas() ?? []) {
+    replicas++;
+    if (r.isLeader) leaders++;
+    if (r.receivingSnapshot) receivingSnapshots++;
+  }
+  return { replicas, leaders, receivingSnapshots };
+}
+
+function sumCounter(m: { values: readonly { value: number }[] }): number {
+  let n = 0;
+  for (const v of m.values) n += v.value;
+  return n;
 }
 
 function countLeaders(s: Scheduler | null): number {

@@ -185,7 +185,8 @@ test('meta: operators, routes and node info with maps round-trip', () => {
 
 test('admin: table creation, status with an int32-keyed map, and node admin round-trip', () => {
   roundTrip(admin.CreateTableRequest, {
-    name: 'users', pool: 'default', ifNotExists: true,
+    name: 'users', pool: 'default', ifNotExists: true, splitKeys: [new Uint8Array([0x6d]), new Uint8Array([0, 0xff])],
+    splitSizeBytes: 64 << 20, splitKeyCount: 0,
     options: meta.TableOptions.create({
       partition: meta.PartitionKind.HASH, shardCount: 16, replicaCount: 3, valueSeparationThresholdBytes: 4096,
       defaultTtlMs: 0, readPolicy: common.ReadConsistency.FOLLOWER,

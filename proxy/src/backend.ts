@@ -32,6 +32,11 @@ export interface ExecOptions {
   readonly signal?: AbortSignal;
   /** The issuing client's id, for logs and tracing. */
   readonly clientId?: number;
+  /**
+   * The client's RESP version when the call runs (HELLO may change it): it shapes some
+   * replies beyond the encoding (ZRANGE WITHSCORES pairs, HRANDFIELD WITHVALUES). Default 2.
+   */
+  readonly respVersion?: () => 2 | 3;
 }
 
 /** A key's version as seen by WATCH; EXEC succeeds only if none has changed. Opaque to the proxy. */

@@ -62,6 +62,12 @@ export const proxyConfigSchema = z.strictObject({
   slowlogMaxLen: z.number().int().min(0).default(128),
   /** On shutdown, how long clients get to receive the replies of commands already read. */
   closeTimeoutMs: durationMs().prefault('5s'),
+  /** Deadline of one data command on the storage nodes, SDK retries included. */
+  requestTimeoutMs: durationMs().prefault('10s'),
+  /** Commands of one client's backend batch that run at once (on disjoint keys; see backend-shoal.ts). */
+  backendConcurrencyMax: z.number().int().min(1).default(64),
+  /** SCAN cursors one proxy remembers; older ones answer `ERR invalid cursor`. */
+  scanCursorsMax: z.number().int().min(1).default(100_000),
   /** SELECT n maps to the table named here at index n. */
   databases: z.array(z.string().min(1)).min(1).default(['default']),
 });

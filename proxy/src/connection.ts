@@ -83,7 +83,7 @@ export class Connection implements Client {
     this.authenticated = host.acl.defaultAuthenticated;
     this.parser = new RespParser(host.settings.limits);
     this.parser.authRequired = host.acl.authRequired(this);
-    const options: ExecOptions = { signal: this.abort.signal, clientId: id };
+    const options: ExecOptions = { signal: this.abort.signal, clientId: id, respVersion: () => this.resp };
     this.lane = new BackendLane<ReplySlot>(host.backend, host.config.backendBatchCommandsMax, options, {
       deliver: (slot, reply) => this.resolve(slot, reply),
       replyForFailure: (e) => this.replyForThrown(e),

@@ -17,6 +17,10 @@ export type {
   Backend, BackendStats, CommandArgs, ExecOptions, ScanOptions, ScanPage, TableStats, TransactionCommand, WatchStamp,
 } from './backend.js';
 export { MemoryBackend } from './backend-memory.js';
+export { ShoalBackend } from './backend-shoal.js';
+export type { ShoalBackendOptions } from './backend-shoal.js';
+export { runProxy, EXIT_FATAL } from './main.js';
+export { DATA_COMMANDS, dataCommandKeys, isWriteCommand } from './commands/data.js';
 export type { MemoryBackendOptions } from './backend-memory.js';
 export { RespParser, ProtocolError, UNAUTHENTICATED_BULK_BYTES_MAX, UNAUTHENTICATED_MULTIBULK_MAX } from './resp/parser.js';
 export type { ParseResult, ParserLimits } from './resp/parser.js';

@@ -109,6 +109,11 @@ export class FakeNode {
       scan: this.handler<kv.ScanRequest, kv.ScanResponse>('Scan', {
         write: false, keys: () => [], fail: (error) => kv.ScanResponse.create({ error }), exec: (r, t, range) => s.scan(t, range, r),
       }),
+      exec: this.handler<kv.ExecRequest, kv.ExecResponse>('Exec', {
+        // A tiny Redis: GET, SET, INCR on args[1] (enough to test RedisExec's routing and retries).
+        write: true, keys: (r) => r.args.slice(1, 2), fail: (error) => kv.ExecResponse.create({ error }),
+        exec: (r, t) => kv.ExecResponse.create({ reply: fakeRedis(s, t, r.args) }),
+      }),
       deleteRange: this.handler<kv.DeleteRangeRequest, kv.DeleteRangeResponse>('DeleteRange', {
         write: true, keys: () => [], fail: (error) => kv.DeleteRangeResponse.create({ error }),
         exec: (r, t, range) => kv.DeleteRangeResponse.create({ deletedCount: s.deleteRange(t, range, r) }),
@@ -191,6 +196,25 @@ export class FakeNode {
       }
     }
     return spec.exec(req, d.tableId, range);
+  }
+}
+
+function fakeRedis(s: FakeStore, tableId: number, args: readonly Uint8Array[]): kv.RedisReply {
+  const T = kv.RedisReplyType;
+  const name = new TextDecoder().decode(args[0] ?? new Uint8Array(0)).toLowerCase();
+  const key = args[1] ?? new Uint8Array(0);
+  switch (name) {
+    case 'get': {
+      const e = s.getEntry(tableId, key);
+      return e === undefined ? kv.RedisReply.create({ type: T.NIL }) : kv.RedisReply.create({ type: T.BULK_STRING, str: e.value });
+    }
+    case 'set':
+      s.set(tableId, key, args[2] ?? new Uint8Array(0), undefined);
+      return kv.RedisReply.create({ type: T.SIMPLE_STRING, str: new TextEncoder().encode('OK') });
+    case 'incr':
+      return kv.RedisReply.create({ type: T.INTEGER, integer: s.incr(tableId, kv.IncrRequest.create({ key, delta: 1n })).value });
+    default:
+      return kv.RedisReply.create({ type: T.ERROR, str: new TextEncoder().encode(`ERR unknown command '${name}'`) });
   }
 }
 

@@ -22,7 +22,7 @@ export interface TableDefaults {
   readonly hashShardCount: number;
 }
 
-/** What CreateTableRequest cannot carry yet (see metaserver/README.md). */
+/** Overrides of what CreateTableRequest carries (tests and callers that build commands directly). */
 export interface TableExtras {
   readonly splitKeys?: readonly Uint8Array[];
   readonly splitSizeBytes?: number;
@@ -36,12 +36,12 @@ export function planCreateTable(
   const o = req.options ?? meta.TableOptions.create();
   const replicaCount = o.replicaCount || defaults.replicaCount;
   const hash = o.partition === meta.PartitionKind.HASH;
-  const splitKeys = extras.splitKeys ?? [];
+  const splitKeys = extras.splitKeys ?? req.splitKeys;
   const shardCount = hash ? o.shardCount || defaults.hashShardCount : splitKeys.length + 1;
   const base = {
     name: req.name, pool: req.pool, ifNotExists: req.ifNotExists, splitKeys: [...splitKeys],
     options: meta.TableOptions.create({ ...o, replicaCount, shardCount: hash ? shardCount : 0 }),
-    splitSizeBytes: extras.splitSizeBytes ?? 0, splitKeyCount: extras.splitKeyCount ?? 0,
+    splitSizeBytes: extras.splitSizeBytes ?? req.splitSizeBytes, splitKeyCount: extras.splitKeyCount ?? req.splitKeyCount,
   };
   // An existing table needs no placement: apply answers with it (or ALREADY_EXISTS).
   if (tableByName(state, req.name) !== undefined) return ok(cmd.createTable(base));

@@ -52,6 +52,17 @@ describe('detectFailures with a fake clock', () => {
     assert.deepEqual(moves(detectFailures(state, soft, 132_000, O)), [`${a}:down>up`]);
   });
 
+  it('a new leader does not revive down or suspect nodes it has not heard from', () => {
+    const { state, nodes } = clusterOf(['z1', 'z2']);
+    const [a, b] = nodes as [NodeId, NodeId];
+    run(state, cmd.setNodeState(a, 'up', 'suspect'));
+    run(state, cmd.setNodeState(a, 'suspect', 'down'));
+    run(state, cmd.setNodeState(b, 'up', 'suspect'));
+    const soft = createSoftState(100_000);
+    assert.deepEqual(moves(detectFailures(state, soft, 101_000, O)), [], 'the takeover grace is no heartbeat');
+    assert.deepEqual(moves(detectFailures(state, soft, 130_000, O)), [`${b}:suspect>down`]);
+  });
+
   it('a decommissioning node serves while it heartbeats, not after the down time', () => {
     const { state, nodes } = clusterOf(['z1']);
     const n = nodes[0]!;

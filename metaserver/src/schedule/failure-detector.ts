@@ -6,7 +6,9 @@
  *   heard within nodeSuspectAfterMs   suspect | down → up
  *
  * Silence is counted from the later of the last heartbeat and the leader's own start,
- * so a metaserver leader change never makes the whole cluster look dead. Decommissioning
+ * so a metaserver leader change never makes the whole cluster look dead. That grace only
+ * delays suspicion: bringing a node back up takes a real heartbeat, or every leader change
+ * would revive the down nodes (and cancel their recovery) until they went down again. Decommissioning
  * nodes keep their state; the replica checker treats a silent one like a down one.
  * Each decision is a compare-and-set on the state it was made from.
  */
@@ -37,7 +39,10 @@ export function detectFailures(state: TopologyState, soft: SoftState, nowMs: num
   const out: CommandKind[] = [];
   for (const n of sortedNodes(state)) {
     const to = livenessTarget(n.state, nowMs - lastHeardMs(soft, n.id), o);
-    if (to !== undefined) out.push(cmd.setNodeState(n.id, n.state, to));
+    if (to === undefined) continue;
+    const heardMs = soft.nodes.get(n.id)?.lastHeartbeatMs ?? Number.NEGATIVE_INFINITY;
+    if (to === 'up' && nowMs - heardMs >= o.nodeSuspectAfterMs) continue;
+    out.push(cmd.setNodeState(n.id, n.state, to));
   }
   return out;
 }

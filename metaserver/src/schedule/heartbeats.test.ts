@@ -1,4 +1,4 @@
-// Goal: heartbeat handling records only fresh data, proposes only real changes (never a stale epoch), hands the shard leader its operator's current step (gated on learner catch-up, after the learner replica exists, same id until done) and turns leader-reported failures into FinishOperator; node heartbeats revive nodes and carry destroy commands.
+// Goal: heartbeat handling records only fresh data, proposes only real changes (never a stale epoch), hands the shard leader its operator's current step (gated on learner catch-up, after the learner replica exists, same id until done) and turns leader-reported failures into FinishOperator; node heartbeats revive nodes, carry destroy commands and ask leaders for prompt shard heartbeats while an operator waits.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NodeId, PeerId } from '@shoal/common';
@@ -142,5 +142,25 @@ describe('node heartbeats', () => {
     assert.equal(onNodeHeartbeat(state, soft, req(99), 7_000).reply.commands[0]?.type, meta.NodeCommandType.REREGISTER);
     assert.equal(onNodeHeartbeat(state, soft, meta.NodeHeartbeatRequest.create({ clusterId: 3, nodeId: nodes[0]! }), 7_000).error?.code, 'INVALID_ARGUMENT');
     assert.deepEqual(onNodeHeartbeat(state, soft, req(nodes[0]!), 7_000).proposals, []);
+  });
+
+  it('asks the shard leader node for a prompt shard heartbeat while an operator waits on it', () => {
+    const { state, sh, soft, nodes } = setup();
+    const req = (nodeId: number) => meta.NodeHeartbeatRequest.create({ clusterId: 42, nodeId });
+    const leaderNode = sh.replicas.find((r) => r.peerId === sh.leaderPeerId)!.nodeId;
+    const other = sh.replicas.find((r) => r.peerId !== sh.leaderPeerId)!.nodeId;
+    assert.deepEqual(onNodeHeartbeat(state, soft, req(leaderNode), 1_000).reply.reportShardIds, [], 'no operator, nothing asked');
+    run(state, cmd.addOperator({ shardId: sh.id, epoch: sh.epoch, cause: 'repair', reason: '', timeoutMs: 60_000, spec: { kind: 'move-replica', fromPeerId: 0 as PeerId, toNodeId: nodes[3]! } }));
+    assert.deepEqual(onNodeHeartbeat(state, soft, req(leaderNode), 1_000).reply.reportShardIds, [sh.id]);
+    assert.deepEqual(onNodeHeartbeat(state, soft, req(other), 1_000).reply.reportShardIds, [], 'only the leader reports');
+  });
+
+  it('does not ask for force-reduce operators, which the metaserver runs itself', () => {
+    const { state, sh, soft, nodes } = setup();
+    run(state, cmd.setNodeState(nodes[1]!, 'up', 'down'));
+    run(state, cmd.setNodeState(nodes[2]!, 'up', 'down'));
+    run(state, cmd.addOperator({ shardId: sh.id, epoch: sh.epoch, cause: 'admin', reason: '', timeoutMs: 1_000, spec: { kind: 'force-reduce', keepPeerIds: [sh.replicas[0]!.peerId] } }));
+    const leaderNode = sh.replicas.find((r) => r.peerId === sh.leaderPeerId)!.nodeId;
+    assert.deepEqual(onNodeHeartbeat(state, soft, meta.NodeHeartbeatRequest.create({ nodeId: leaderNode }), 1_000).reply.reportShardIds, []);
   });
 });

@@ -9,7 +9,9 @@
  * descriptor, so the next step goes out without waiting for the report to commit.
  *
  * Node heartbeat: recorded; a suspect or down node that is heard again is proposed `up`;
- * the reply lists the node's garbage replicas to destroy.
+ * the reply lists the node's garbage replicas to destroy, and the shards it leads whose
+ * running operator waits on a shard heartbeat (idle leaders report rarely; each operator
+ * step would otherwise wait up to shardHeartbeatIdleIntervals node heartbeats).
  */
 import { KvError } from '@shoal/common';
 import type { NodeId, PeerId } from '@shoal/common';
@@ -119,10 +121,32 @@ export interface NodeHeartbeatDecision {
 
 /** Bounds the destroy commands of one reply; the rest follow in later replies. */
 export const NODE_COMMANDS_MAX = 256;
+/** Bounds `reportShardIds` of one reply; the rest are asked for in later replies. */
+export const REPORT_SHARDS_MAX = 64;
+
+/**
+ * Shards led (as far as the stored state knows) from `node` with a running operator whose
+ * current step a shard leader runs or reports progress of: every step but force-reduce
+ * (the metaserver runs that one itself through NodeAdmin).
+ */
+export function shardsToReport(state: TopologyState, node: NodeId): number[] {
+  const out: number[] = [];
+  for (const op of state.operators.values()) {
+    if (out.length >= REPORT_SHARDS_MAX) break;
+    if (op.state !== 'running') continue;
+    const shard = state.shards.get(op.shardId);
+    if (shard === undefined || shard.leaderPeerId === 0) continue;
+    if (shard.replicas.find((r) => r.peerId === shard.leaderPeerId)?.nodeId !== node) continue;
+    const step = currentStep(op, shard);
+    if (step === undefined || step.kind === 'force-reduce') continue;
+    out.push(shard.id);
+  }
+  return out;
+}
 
 export function onNodeHeartbeat(state: TopologyState, soft: SoftState, req: meta.NodeHeartbeatRequest, nowMs: number): NodeHeartbeatDecision {
-  const reply = (commands: meta.NodeCommand[] = []): meta.NodeHeartbeatResponse =>
-    meta.NodeHeartbeatResponse.create({ commands, routeVersion: state.routeVersion });
+  const reply = (commands: meta.NodeCommand[] = [], reportShardIds: number[] = []): meta.NodeHeartbeatResponse =>
+    meta.NodeHeartbeatResponse.create({ commands, routeVersion: state.routeVersion, reportShardIds });
   if (state.clusterId !== 0 && req.clusterId !== 0 && req.clusterId !== state.clusterId) {
     return { proposals: [], reply: reply(), error: new KvError('INVALID_ARGUMENT', `node belongs to cluster ${req.clusterId}`) };
   }
@@ -138,5 +162,5 @@ export function onNodeHeartbeat(state: TopologyState, soft: SoftState, req: meta
   const destroy = garbageOfNode(state, node.id).slice(0, NODE_COMMANDS_MAX).map((g) => meta.NodeCommand.create({
     type: meta.NodeCommandType.DESTROY_REPLICA, shardId: g.shardId, peerId: g.peerId,
   }));
-  return { proposals, reply: reply(destroy) };
+  return { proposals, reply: reply(destroy, shardsToReport(state, node.id)) };
 }

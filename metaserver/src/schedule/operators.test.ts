@@ -120,4 +120,21 @@ describe('admin planners', () => {
     const r = m.propose(exists.value);
     assert.ok(r.ok && r.value.kind === 'table-exists');
   });
+
+  it('create table takes split keys and split thresholds from the request', () => {
+    const { m } = model();
+    const enc = (k: string) => new TextEncoder().encode(k);
+    const plan = planCreateTable(m.state, m.soft, admin.CreateTableRequest.create({
+      name: 'ranged', pool: 'default', options: meta.TableOptions.create({ partition: meta.PartitionKind.RANGE, replicaCount: 3 }),
+      splitKeys: [enc('g'), enc('p')], splitSizeBytes: 1 << 20, splitKeyCount: 1000,
+    }), { replicaCount: 3, hashShardCount: 4 });
+    assert.ok(plan.ok && plan.value.$case === 'createTable');
+    assert.deepEqual(plan.value.createTable.splitKeys.map((k) => new TextDecoder().decode(k)), ['g', 'p']);
+    assert.equal(plan.value.createTable.splitSizeBytes, 1 << 20);
+    assert.equal(plan.value.createTable.splitKeyCount, 1000);
+    const applied = m.propose(plan.value);
+    assert.ok(applied.ok);
+    const table = [...m.state.tables.values()].find((t) => t.name === 'ranged')!;
+    assert.equal([...m.state.shards.values()].filter((sh) => sh.tableId === table.id).length, 3);
+  });
 });

@@ -25,14 +25,15 @@ import { ShardKeyspace } from './keyspace.js';
 import { appliedStateKey, descriptorKey, encodeAppliedState, encodeReplicaMeta, replicaMetaKey } from './local-keys.js';
 import { decodeStoredValue, encodeInline, encodePointerValue, isExpired, VALUE_TYPE_PLAIN } from './stored-value.js';
 import type { StoredValue } from './stored-value.js';
-import type { ApplyBatch, ApplyOutcome, ApplyReply } from './types.js';
+import { mapConfState, planSplit, SPLIT_INIT_INDEX, SPLIT_INIT_TERM } from './split.js';
+import type { ApplyBatch, ApplyOutcome, ApplyReply, ShardLocalState } from './types.js';
 
 /** What the batch needs from the engine. */
 export interface ApplyHost {
   readonly core: EngineCore;
   shard(shardId: number): ShardRuntime | undefined;
-  /** The batch is written: move each shard's in-memory applied state. */
-  committed(applied: ReadonlyMap<number, AppliedMark>): void;
+  /** The batch is written: move each shard's in-memory applied state, adopt the shards splits created. */
+  committed(applied: ReadonlyMap<number, AppliedMark>, created: readonly CreatedShard[]): void;
   /** The batch is done (written or failed): another may begin. */
   closed(): void;
 }
@@ -43,6 +44,13 @@ export interface AppliedMark {
   readonly confState: ConfState | undefined;
   /** Set by setDescriptor: the shard's new descriptor and keyspace. */
   readonly descriptor: { readonly value: common.ShardDescriptor; readonly ks: ShardKeyspace } | undefined;
+}
+
+/** The right half of a split applied in this batch (written with it). */
+export interface CreatedShard {
+  readonly state: ShardLocalState;
+  readonly parent: ShardRuntime;
+  readonly ks: ShardKeyspace;
 }
 
 interface OverlayEntry {
@@ -92,6 +100,7 @@ export class ApplyBatchImpl implements ApplyBatch {
   private readonly overlay = new Map<string, OverlayEntry>();
   private readonly tombstones: RangeTombstone[] = [];
   private readonly applied = new Map<number, AppliedMark>();
+  private readonly created: CreatedShard[] = [];
   private vlogAppended = false;
   private poisoned: unknown;
 
@@ -118,6 +127,7 @@ export class ApplyBatchImpl implements ApplyBatch {
         details: { shard: current },
       }));
     }
+    if (cmd.op?.$case === 'split') return this.applySplit(sh, header, cmd.op.split);
     let outcome: ApplyOutcome;
     try {
       const ctx = this.context(sh, desc?.ks ?? sh.ks, header?.proposedAtUnixMs ?? 0);
@@ -262,6 +272,46 @@ export class ApplyBatchImpl implements ApplyBatch {
     return ok(reply);
   }
 
+  /**
+   * A split (split.ts): the left half's descriptor is recorded like a membership change's,
+   * the right half is created in this batch from the parent's state. Every check is on
+   * replicated state, so every replica decides alike; a refused split changes nothing.
+   */
+  private applySplit(sh: ShardRuntime, header: command.CommandHeader | undefined, c: command.SplitCommand): ApplyOutcome {
+    const shardId = sh.state.descriptor.id;
+    const mark = this.applied.get(shardId)!;
+    const parent = mark.descriptor?.value ?? sh.state.descriptor;
+    const ks = mark.descriptor?.ks ?? sh.ks;
+    const confState = mark.confState ?? sh.state.confState;
+    const plan = planSplit(parent, ks, confState, header?.epoch, c);
+    if (plan instanceof KvError) return err(plan);
+    const existing = this.host.shard(c.newShardId);
+    if ((existing !== undefined && !existing.state.tombstone) || this.created.some((x) => x.state.descriptor.id === c.newShardId)) {
+      // Ids are never reused: a live local shard with the new id is a bug elsewhere. Stop
+      // rather than let this replica diverge from the others.
+      const e = new KvError('CORRUPTION', `split of shard ${shardId} creates shard ${c.newShardId}, which this node already hosts`);
+      this.poisoned ??= e;
+      throw e;
+    }
+    const leftKs = ShardKeyspace.of(plan.left, sh.table);
+    const rightKs = ShardKeyspace.of(plan.right, sh.table);
+    this.applied.set(shardId, { ...mark, descriptor: { value: plan.left, ks: leftKs } });
+    const peerId = plan.peerMap.get(sh.state.peerId);
+    if (peerId === undefined) {
+      // This replica is not in the descriptor (it is leaving): the right range is not its to keep.
+      this.deleteRange(ks, rightKs.range, header?.proposedAtUnixMs ?? 0);
+    } else {
+      this.created.push({
+        parent: sh, ks: rightKs,
+        state: {
+          descriptor: plan.right, appliedIndex: SPLIT_INIT_INDEX, appliedTerm: SPLIT_INIT_TERM,
+          confState: mapConfState(confState, plan.peerMap), peerId, tombstone: false,
+        },
+      });
+    }
+    return ok({ op: 'split', response: { left: plan.left, right: plan.right } });
+  }
+
   // ------------------------------------------------------------------------------- commit side
 
   private async write(): Promise<void> {
@@ -294,6 +344,12 @@ export class ApplyBatchImpl implements ApplyBatch {
       }
       if (a.descriptor !== undefined) b.put(descriptorKey(shardId), common.ShardDescriptor.encode(a.descriptor.value).finish());
     }
+    for (const c of this.created) {
+      const id = c.state.descriptor.id;
+      b.put(descriptorKey(id), common.ShardDescriptor.encode(c.state.descriptor).finish());
+      b.put(appliedStateKey(id), encodeAppliedState(c.state.appliedIndex, c.state.appliedTerm));
+      b.put(replicaMetaKey(id), encodeReplicaMeta({ peerId: c.state.peerId, tombstone: false, removing: false, confState: c.state.confState }));
+    }
     delta.writeTo(b, core.live);
     if (b.length === 0) {
       await b.close();
@@ -301,7 +357,7 @@ export class ApplyBatchImpl implements ApplyBatch {
       await core.write(b, false);
     }
     delta.applyTo(core.live);
-    this.host.committed(this.applied);
+    this.host.committed(this.applied, this.created);
     for (const t of this.tombstones) t.tally.final = true;
   }
 

@@ -42,6 +42,9 @@ export function applyCommand(ctx: OpContext, op: command.RaftCommand['op']): App
     case 'batchWrite': return applyBatchWrite(ctx, op.batchWrite);
     case 'deleteRange': return applyDeleteRange(ctx, op.deleteRange);
     case 'expireDelete': return applyExpireDelete(ctx, op.expireDelete);
+    case 'split':
+      // Applied by the batch itself (apply-batch.ts applySplit): it changes shards, not keys.
+      return err(new KvError('INVALID_ARGUMENT', 'a split is not a key operation'));
     case undefined:
       // A newer proposer's operation this binary does not know, or no operation at all.
       return err(new KvError('INCOMPATIBLE_VERSION', 'command has no operation this node knows'));

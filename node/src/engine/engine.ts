@@ -10,7 +10,7 @@ import { common } from '@shoal/proto';
 import type { command, kv } from '@shoal/proto';
 import { readU32, ValueLog, ValueLogGc } from '../vlog/index.js';
 import { ApplyBatchImpl } from './apply-batch.js';
-import type { AppliedMark, ApplyHost } from './apply-batch.js';
+import type { AppliedMark, ApplyHost, CreatedShard } from './apply-batch.js';
 import type { KeyRange, PartitionScheme } from '@shoal/common';
 import { checkRawBatch } from '../redis/apply-raw.js';
 import type { EngineRawAccess } from '../redis/engine-view.js';
@@ -36,6 +36,8 @@ import type {
   SnapshotInstaller, SnapshotMeta, TableInfo,
 } from './types.js';
 import { validateCommand } from './validate.js';
+import { hashMiddleKey, rangeMiddleKey } from './split.js';
+import type { ConfState } from '@shoal/raft-ts';
 
 export class Engine {
   private readonly shardsById = new Map<number, ShardRuntime>();
@@ -60,7 +62,7 @@ export class Engine {
     this.applyHost = {
       core,
       shard: (id) => this.shardsById.get(id),
-      committed: (applied) => this.adoptApplied(applied),
+      committed: (applied, created) => this.adoptApplied(applied, created),
       closed: () => {
         this.batchOpen = false;
       },
@@ -175,6 +177,41 @@ export class Engine {
     if (old !== undefined && old.partition !== table.partition) {
       throw new KvError('INVALID_ARGUMENT', `table ${t}: the partition scheme cannot change`);
     }
+  }
+
+  /**
+   * Where a split of the shard should cut when the caller names no key (split.ts): a hash
+   * shard's middle slot boundary (as the metaserver computes it), a range shard's
+   * approximate middle user key. CONDITION_FAILED if there is nothing to split on.
+   */
+  async splitKeyOf(shardId: number): Promise<Uint8Array> {
+    const sh = this.readable(shardId);
+    const key = sh.ks.scheme === 'hash' ? hashMiddleKey(sh.ks) : await rangeMiddleKey(this.core.db, sh.ks);
+    if (key === null) {
+      throw new KvError('CONDITION_FAILED', sh.ks.scheme === 'hash'
+        ? `shard ${shardId} owns a single slot and cannot split`
+        : `shard ${shardId} holds fewer than two keys: no split key to choose`);
+    }
+    return key;
+  }
+
+  /**
+   * Forced replica reduction (no quorum): replaces the replica's membership and descriptor,
+   * synced. Only the local replica state changes; the caller restarts its raft group.
+   */
+  async rewriteMembership(shardId: number, confState: ConfState, descriptor: common.ShardDescriptor): Promise<void> {
+    const sh = this.shardsById.get(shardId);
+    if (sh === undefined || sh.state.tombstone) throw new KvError('SHARD_NOT_FOUND', `shard ${shardId} is not hosted here`);
+    assert(descriptor.id === shardId, 'rewriteMembership with another shard\'s descriptor');
+    const ks = ShardKeyspace.of(descriptor, sh.table);
+    await this.core.exclusive(async () => {
+      const b = this.core.db.batch();
+      b.put(descriptorKey(shardId), common.ShardDescriptor.encode(descriptor).finish());
+      b.put(replicaMetaKey(shardId), encodeReplicaMeta({ peerId: sh.state.peerId, tombstone: false, removing: false, confState }));
+      await this.core.write(b, true);
+    });
+    sh.state = { ...sh.state, confState, descriptor };
+    sh.ks = ks;
   }
 
   // ------------------------------------------------------------------------- writes
@@ -343,7 +380,13 @@ export class Engine {
 
   // ------------------------------------------------------------------------- internals
 
-  private adoptApplied(applied: ReadonlyMap<number, AppliedMark>): void {
+  private adoptApplied(applied: ReadonlyMap<number, AppliedMark>, created: readonly CreatedShard[]): void {
+    for (const c of created) {
+      const id = c.state.descriptor.id;
+      this.shardsById.set(id, { state: c.state, table: c.parent.table, ks: c.ks, installing: false, installerOpen: false });
+      // The parent's sweep cursor may now point into the right half.
+      this.expireCursors.delete(c.parent.state.descriptor.id);
+    }
     for (const [id, a] of applied) {
       const sh = this.shardsById.get(id);
       if (sh === undefined) continue;
@@ -493,6 +536,7 @@ function commandKeys(cmd: command.RaftCommand): Uint8Array[] {
     case 'batchWrite': return op.batchWrite.ops.map((o) => o.key);
     case 'deleteRange':
     case 'expireDelete':
+    case 'split':
     case undefined:
       return [];
     default: {

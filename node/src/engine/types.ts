@@ -85,7 +85,15 @@ export type ApplyReply =
   | { readonly op: 'deleteRange'; readonly response: kv.DeleteRangeResponse }
   | { readonly op: 'expireDelete'; readonly response: ExpireDeleteResponse }
   /** A Redis raw batch (RaftCommand.raw_batch): the Redis reply was computed by the proposer. */
-  | { readonly op: 'rawBatch'; readonly response: { readonly writes: number } };
+  | { readonly op: 'rawBatch'; readonly response: { readonly writes: number } }
+  /** A split (engine/split.ts): the two halves as applied. */
+  | { readonly op: 'split'; readonly response: SplitResponse };
+
+/** The halves of an applied split: left keeps the shard id, right is the new shard. */
+export interface SplitResponse {
+  readonly left: common.ShardDescriptor;
+  readonly right: common.ShardDescriptor;
+}
 
 /**
  * The outcome of one command. An error is deterministic (every replica gets the same one)

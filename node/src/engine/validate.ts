@@ -67,6 +67,12 @@ export function validateCommand(cmd: command.RaftCommand, l: CommandLimits): KvE
       }
       return undefined;
     }
+    case 'split': {
+      const s = op.split;
+      if (s.newShardId === 0) return new KvError('INVALID_ARGUMENT', 'split needs new_shard_id', { details: { option: 'newShardId' } });
+      if (s.newPeerIds.length === 0) return new KvError('INVALID_ARGUMENT', 'split needs new_peer_ids', { details: { option: 'newPeerIds' } });
+      return s.splitKey.length === 0 ? new KvError('INVALID_ARGUMENT', 'split needs a split key', { details: { option: 'splitKey' } }) : undefined;
+    }
     case undefined: return new KvError('INVALID_ARGUMENT', 'command has no operation', { details: { option: 'op' } });
     default: {
       const never: never = op;

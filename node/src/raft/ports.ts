@@ -84,6 +84,8 @@ export interface TransportEnvelope {
   readonly fromPeer: number;
   readonly toPeer: number;
   readonly message: Message;
+  /** The sending node, when the transport knows it (replies for a shard with no replica here). */
+  readonly fromNodeId?: number;
 }
 
 export interface SnapshotHeader {

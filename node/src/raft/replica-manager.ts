@@ -13,11 +13,12 @@
  *
  * Calls are serialized (one create/remove at a time), and idempotent as NodeAdmin requires.
  */
-import { KvError } from '@shoal/common';
-import type { Logger } from '@shoal/common';
-import type { ConfState } from '@shoal/raft-ts';
+import { compareBytes, KvError, tableEnd, tableStart } from '@shoal/common';
+import type { Logger, TableId } from '@shoal/common';
+import { common } from '@shoal/proto';
+import type { ConfState, PeerId } from '@shoal/raft-ts';
 import type { ShardDescriptor } from './descriptor.js';
-import { confStateOf, EMPTY_CONF_STATE, epochNewer, isMember } from './descriptor.js';
+import { bumpConfVer, confStateOf, EMPTY_CONF_STATE, epochNewer, isMember } from './descriptor.js';
 import type { DescriptorStore } from './descriptor-store.js';
 import type { GroupStoragePort, ShardStatePort, WalPort } from './ports.js';
 import type { Replica } from './replica.js';
@@ -36,6 +37,12 @@ export interface EngineReplicas {
   table(tableId: number): TableInfoLike | undefined;
   createShard(state: ShardStatePort, table: TableInfoLike): Promise<void>;
   removeShard(shardId: number): Promise<void>;
+  /** Where a split cuts when no key is given (CONDITION_FAILED if nothing to split on). */
+  splitKeyOf(shardId: number): Promise<Uint8Array>;
+  /** Everything applied so far survives power loss (before a split's right half gets a WAL group). */
+  makeDurable(): Promise<void>;
+  /** Forced replica reduction: the replica's new membership and descriptor, synced. */
+  rewriteMembership(shardId: number, confState: ConfState, descriptor: ShardDescriptor): Promise<void>;
 }
 
 export interface ReplicaManagerOptions {
@@ -57,6 +64,53 @@ export class ReplicaManager {
       if (r === undefined) return;
       void this.remove(shardId, r.peerId, true).catch((e: unknown) => o.logger.error({ err: e, shardId }, 'removing a replica that left its group failed'));
     };
+    o.scheduler.unknownShards.host = {
+      lookup: (shardId, peerId) => this.lookup(shardId, peerId),
+      createForSnapshot: (desc, peerId) => this.createForSnapshot(desc, peerId),
+    };
+  }
+
+  /** For unknown-shard.ts: 'known' if a replica of the shard exists here (maybe starting) or a newer-or-same peer id was removed. */
+  private lookup(shardId: number, peerId: number): 'absent' | 'known' {
+    const st = this.o.engine.shards().find((s) => s.descriptor.id === shardId);
+    if (st === undefined) return 'absent';
+    return st.tombstone && peerId > st.peerId ? 'absent' : 'known';
+  }
+
+  /**
+   * Creates an empty replica (as CreateReplica bootstrap=false) for a snapshot that arrived
+   * for a shard with no replica here — typically the right half of a split this replica
+   * missed (unknown-shard.ts). The descriptor is the leader's, from the snapshot.
+   *
+   * Refused (the leader retries after a heartbeat) while a live local shard overlaps its
+   * range: that is the stale parent, which either still applies the split from its log
+   * (creating this very shard: a replica made here first would make that apply fail with
+   * CORRUPTION) or installs a snapshot of its narrowed left half, which deletes the stale
+   * right-range data as long as no local shard owns it. Either way the next attempt finds
+   * no overlap. Also refused: a table unknown here, a descriptor that does not place the
+   * peer on this node (createEngineShard), a replica that exists but is still starting.
+   */
+  private createForSnapshot(desc: ShardDescriptor, peerId: number): Promise<void> {
+    return this.serialized(async () => {
+      if (this.o.scheduler.replica(desc.id) !== undefined) return;
+      const existing = this.o.engine.shards().find((s) => s.descriptor.id === desc.id);
+      if (existing !== undefined && !existing.tombstone) {
+        throw new KvError('SERVER_BUSY', `shard ${desc.id}'s replica on node ${this.o.nodeId} is starting`, { details: { retryAfterMs: 200 } });
+      }
+      const stale = this.o.engine.shards().find((s) => !s.tombstone && rangesMeet(s.descriptor, desc));
+      if (stale !== undefined) {
+        this.o.logger.debug({ shardId: desc.id, overlaps: stale.descriptor.id, epoch: stale.descriptor.epoch }, 'snapshot for an unknown shard waits: a stale local shard still covers its range');
+        throw new KvError('SERVER_BUSY', `shard ${desc.id}'s range overlaps shard ${stale.descriptor.id} on node ${this.o.nodeId}, `
+          + 'which has not applied the split or installed a narrowed snapshot yet', { details: { retryAfterMs: 200 } });
+      }
+      try {
+        await this.createOne(desc, peerId, false, existing);
+      } catch (e) {
+        this.o.logger.warn({ err: e, shardId: desc.id, peerId, tableId: desc.tableId }, 'refused to create a replica for a snapshot of an unknown shard');
+        throw e;
+      }
+      this.o.logger.info({ shardId: desc.id, peerId, epoch: desc.epoch }, 'replica created on demand for its leader\'s snapshot');
+    });
   }
 
   /** Attaches every replica the engine knows (after a restart) and drops orphan WAL groups. */
@@ -87,9 +141,98 @@ export class ReplicaManager {
   }
 
   private attach(st: ShardStatePort, storage: GroupStoragePort): Replica {
-    return this.o.scheduler.addReplica({
+    const r = this.o.scheduler.addReplica({
       descriptor: st.descriptor, peerId: st.peerId, confState: st.confState, appliedIndex: st.appliedIndex, appliedTerm: st.appliedTerm,
     }, storage);
+    r.onSplit = (rightId) => {
+      const ledParent = r.isLeader;
+      void this.serialized(() => this.startSplitHalf(rightId, ledParent))
+        .catch((e: unknown) => this.o.logger.error({ err: e, shardId: r.shardId, rightShardId: rightId }, 'starting the right half of a split failed'));
+    };
+    return r;
+  }
+
+  /**
+   * Starts the raft group of a split's right half, which the engine created when it applied
+   * the split (engine/split.ts: log at SPLIT_INIT_INDEX, the parent's membership renamed).
+   * The engine is made durable first: the right half's WAL group must never outlive (after a
+   * power loss) the engine state that created it, or its votes and acks would be forgotten.
+   * A crash before the group exists is repaired by recover(), which creates it from the
+   * engine. The replica that led the parent campaigns at once, so the half has a leader
+   * without waiting out an election timeout (the others accept once they applied the split).
+   */
+  private async startSplitHalf(rightId: number, ledParent: boolean): Promise<void> {
+    if (this.o.scheduler.replica(rightId) !== undefined) return;
+    await this.o.engine.makeDurable();
+    const st = this.o.engine.shards().find((s) => s.descriptor.id === rightId);
+    if (st === undefined || st.tombstone || this.o.scheduler.replica(rightId) !== undefined) return;
+    if (this.o.wal.group(rightId) !== undefined) this.o.wal.stageRemoveGroup(rightId);
+    const storage = this.o.wal.createGroup(rightId, st.confState);
+    await this.o.wal.flush();
+    const r = this.attach(st, storage);
+    this.o.logger.info({ shardId: rightId, peerId: st.peerId, campaign: ledParent }, 'split: right half started');
+    if (ledParent) this.o.scheduler.campaign(r);
+  }
+
+  /** Where a split of the shard cuts when no key is given (engine splitKeyOf). */
+  splitKeyOf(shardId: number): Promise<Uint8Array> {
+    return this.o.engine.splitKeyOf(shardId);
+  }
+
+  /**
+   * Forced replica reduction (B-Station's dynamic replica reduction), on one surviving
+   * replica, without a quorum: the membership becomes exactly `keep` (all voters), the
+   * descriptor drops the others with confVer + 1 (what the metaserver expects), both are
+   * persisted, and the replica's raft restarts on them so the survivors elect among
+   * themselves. Unsafe by nature (writes only the lost replicas had are gone). Idempotent:
+   * a replica already reduced to `keep` answers with its descriptor.
+   *
+   * The raft log is rebuilt: a snapshot point at the applied index carrying the new
+   * membership, the entries after it kept, the term bumped with no vote (a fresh term is
+   * safe to vote in). Committed entries after the applied index are applied as usual.
+   */
+  forceReduce(shardId: number, keep: readonly number[]): Promise<ShardDescriptor> {
+    return this.serialized(async () => {
+      const r = this.o.scheduler.replica(shardId);
+      const st = this.o.engine.shards().find((s) => s.descriptor.id === shardId && !s.tombstone);
+      if (r === undefined || st === undefined) throw new KvError('SHARD_NOT_FOUND', `shard ${shardId} has no replica on node ${this.o.nodeId}`);
+      const keepSorted = [...new Set(keep)].sort((a, b) => a - b);
+      if (keepSorted.length === 0 || keepSorted.length !== keep.length) throw invalid('keepPeerIds', 'keep at least one peer, each once');
+      if (!keepSorted.includes(r.peerId)) throw invalid('keepPeerIds', `the local replica ${r.peerId} of shard ${shardId} is not among the kept peers`);
+      for (const p of keepSorted) {
+        if (!r.descriptor.replicas.some((x) => x.peerId === p)) throw invalid('keepPeerIds', `peer ${p} is not a replica of shard ${shardId}`);
+      }
+      const descDone = sameMembers(r.descriptor, keepSorted);
+      const raftDone = r.confState.voters.length === keepSorted.length && keepSorted.every((p) => r.confState.voters.includes(p as PeerId))
+        && r.confState.learners.length === 0 && r.confState.votersOutgoing.length === 0;
+      if (descDone && raftDone) return r.descriptor;
+      const next: ShardDescriptor = descDone ? r.descriptor : bumpConfVer({
+        ...r.descriptor, leaderPeerId: 0,
+        replicas: r.descriptor.replicas.filter((x) => keepSorted.includes(x.peerId))
+          .map((x) => common.Replica.create({ nodeId: x.nodeId, peerId: x.peerId, role: common.ReplicaRole.VOTER }))
+          .sort((a, b) => a.peerId - b.peerId),
+      });
+      const cs: ConfState = { voters: keepSorted as PeerId[], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false };
+      // What the log holds beyond the applied state, before the group is dropped.
+      const hs = r.storage.hardState();
+      const applied = st.appliedIndex;
+      const last = r.storage.lastIndex();
+      const tail = last > applied ? r.storage.entries((applied + 1) as never, (last + 1) as never, Number.MAX_SAFE_INTEGER) : [];
+      if (!Array.isArray(tail)) throw new KvError('UNAVAILABLE', `shard ${shardId}: the raft log tail is not readable`);
+      await this.o.engine.rewriteMembership(shardId, cs, next);
+      await this.o.scheduler.detach(shardId, new KvError('NOT_LEADER', `shard ${shardId}: membership is being rewritten (force-reduce)`));
+      const storage = this.o.wal.createGroup(shardId, cs);
+      if (applied > 0) this.o.wal.stageSnapshot(shardId, { index: applied as never, term: st.appliedTerm as never, confState: cs });
+      this.o.wal.stageHardState(shardId, { term: (Math.max(hs.term, st.appliedTerm) + 1) as never, vote: 0 as never, commit: Math.max(applied, Math.min(hs.commit, last)) as never });
+      if (tail.length > 0) this.o.wal.stageEntries(shardId, tail);
+      await this.o.wal.flush();
+      const fresh = this.o.engine.shards().find((s) => s.descriptor.id === shardId)!;
+      const nr = this.attach(fresh, storage);
+      this.o.logger.warn({ shardId, keep: keepSorted, epoch: next.epoch }, 'force-reduce: membership rewritten without a quorum');
+      // One survivor campaigns at once (the lowest peer id); the others would time out anyway.
+      if (keepSorted[0] === nr.peerId) this.o.scheduler.campaign(nr);
+      return next;
+    });
   }
 
   /**
@@ -182,6 +325,11 @@ export class ReplicaManager {
     });
   }
 
+  /** Whether the engine's replica of the shard is a tombstone (removed). */
+  removed(shardId: number): boolean {
+    return this.o.engine.shards().some((s) => s.descriptor.id === shardId && s.tombstone);
+  }
+
   /** Whether the engine has (or had: tombstone) a replica of the shard. */
   knows(shardId: number): boolean {
     return this.o.engine.shards().some((s) => s.descriptor.id === shardId);
@@ -192,4 +340,23 @@ export class ReplicaManager {
     this.chain = run;
     return run;
   }
+}
+
+function invalid(option: string, message: string): KvError {
+  return new KvError('INVALID_ARGUMENT', message, { details: { option } });
+}
+
+/** Whether two shards of the same table share any key (empty bounds are the table's). */
+function rangesMeet(a: ShardDescriptor, b: ShardDescriptor): boolean {
+  if (a.tableId !== b.tableId) return false;
+  const t = a.tableId as TableId;
+  const start = (d: ShardDescriptor): Uint8Array => (d.startKey.length === 0 ? tableStart(t) : d.startKey);
+  const end = (d: ShardDescriptor): Uint8Array => (d.endKey.length === 0 ? tableEnd(t) : d.endKey);
+  return compareBytes(start(a), end(b)) < 0 && compareBytes(start(b), end(a)) < 0;
+}
+
+/** The descriptor's replicas are exactly `peers`, all voters. */
+function sameMembers(d: ShardDescriptor, peers: readonly number[]): boolean {
+  return d.replicas.length === peers.length
+    && d.replicas.every((x) => peers.includes(x.peerId) && x.role === common.ReplicaRole.VOTER);
 }

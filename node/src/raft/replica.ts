@@ -136,6 +136,14 @@ export class Replica {
    * in the DescriptorStore. 0 = none.
    */
   descriptorUnpersistedAt = 0;
+  /**
+   * Called (after the batch that applied a split is written, before its proposer is
+   * answered) with the new right half's shard id, which the engine now hosts: the replica
+   * manager starts that half's raft group. Set by the replica manager.
+   */
+  onSplit: ((rightShardId: number) => void) | undefined;
+  /** Right halves of splits applied in the current turn, handed to onSplit in finish(). */
+  private splitsApplied: number[] = [];
 
   // Applied-state outcomes of the current turn, served in finish().
   private appliedResults: { index: number; term: number; result: () => unknown }[] = [];
@@ -340,6 +348,12 @@ export class Replica {
         batch.setApplied(this.shardId, e.index, e.term);
       } else {
         const result = batch.apply(this.shardId, e.index, e.term, e.data);
+        const split = splitOf(result);
+        if (split !== undefined) {
+          // The shard narrowed to the left half (the engine recorded it in this batch).
+          this.descriptor = withLeader(split.left, this.lead);
+          this.splitsApplied.push(split.right.id);
+        }
         this.appliedResults.push({ index: e.index, term: e.term, result: () => result });
       }
       if (replay) continue;
@@ -367,7 +381,7 @@ export class Replica {
     this.confHistory.push({ index: e.index, confState: this.confState });
     effects.confChanged = true;
     if (cc.context.length > 0) {
-      const next = decodeDescriptor(cc.context);
+      const next = rebaseAfterSplit(decodeDescriptor(cc.context), this.descriptor);
       if (epochNewer(next.epoch, this.descriptor.epoch)) this.descriptor = withLeader(next, this.lead);
     }
     if (!isMember(this.confState, this.peerId) && cc.changes.length > 0) effects.removedSelf = true;
@@ -402,6 +416,11 @@ export class Replica {
 
   /** Serves proposals and reads the applied entries made ready, then advances raft. */
   finish(rd: Ready, nowMs: number): void {
+    if (this.splitsApplied.length > 0) {
+      const ids = this.splitsApplied;
+      this.splitsApplied = [];
+      for (const id of ids) this.onSplit?.(id);
+    }
     for (const a of this.appliedResults) this.proposals.applied(a.index, a.term, a.result);
     this.appliedResults = [];
     for (const rs of rd.readStates) this.reads.onReadState(rs, this.appliedIndex);
@@ -437,4 +456,22 @@ export class Replica {
     this.install?.reject(e);
     this.install = null;
   }
+}
+
+/** The halves of an applied split, if `result` is the engine's split outcome (engine/split.ts). */
+function splitOf(result: unknown): { left: ShardDescriptor; right: ShardDescriptor } | undefined {
+  const r = result as { ok?: boolean; value?: { op?: string; response?: { left: ShardDescriptor; right: ShardDescriptor } } } | null;
+  return r?.ok === true && r.value?.op === 'split' ? r.value.response : undefined;
+}
+
+/**
+ * A membership change proposed before a split but applied after it carries the unsplit
+ * range and the old version: keep the current (narrowed) range and version, take the
+ * change's replicas, bump confVer. Deterministic: every member holds the same current one.
+ */
+function rebaseAfterSplit(next: ShardDescriptor, cur: ShardDescriptor): ShardDescriptor {
+  const n = next.epoch ?? { confVer: 0, version: 0 };
+  const c = cur.epoch ?? { confVer: 0, version: 0 };
+  if (n.version >= c.version) return next;
+  return { ...cur, replicas: next.replicas, epoch: { confVer: Math.max(n.confVer, c.confVer + 1), version: c.version } };
 }

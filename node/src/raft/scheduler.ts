@@ -33,6 +33,7 @@ import type { ApplyEffects } from './replica.js';
 import type { DescriptorStore } from './descriptor-store.js';
 import { SnapshotSender } from './snapshots.js';
 import { declineInstall, finishInstall, receiveSnapshot } from './snapshot-installs.js';
+import { UnknownShards } from './unknown-shard.js';
 import { Conditions, Deadlines, Waiter } from './waiters.js';
 
 export interface SchedulerOptions {
@@ -103,6 +104,8 @@ export class Scheduler {
   private readonly deadlines = new Deadlines(DEADLINE_RESOLUTION_MS);
   private readonly conditions = new Conditions();
   private readonly snapshots: SnapshotSender;
+  /** Messages and snapshots for shards with no replica here (unknown-shard.ts); its host is the replica manager. */
+  readonly unknownShards: UnknownShards;
   private readonly hibernateAfterTicks: number;
 
   private tickTimer: NodeJS.Timeout | null = null;
@@ -140,6 +143,7 @@ export class Scheduler {
         this.wake(r, false);
       },
     });
+    this.unknownShards = new UnknownShards({ nodeId: o.nodeId, transport: o.transport, logger: o.logger });
   }
 
   // ---- lifecycle ------------------------------------------------------------------------
@@ -330,7 +334,13 @@ export class Scheduler {
   private deliver(env: TransportEnvelope): void {
     const r = this.replicas.get(env.shardId);
     const m = env.message;
-    if (r === undefined || r.phase === 'removed' || env.toPeer !== r.peerId || m.type === MessageType.Snap) {
+    if (r === undefined) {
+      // Possibly a peer this node should host but never created (it missed a split).
+      this.stats.droppedMessages++;
+      this.unknownShards.onMessage(env);
+      return;
+    }
+    if (r.phase === 'removed' || env.toPeer !== r.peerId || m.type === MessageType.Snap) {
       this.stats.droppedMessages++;
       return;
     }
@@ -369,6 +379,12 @@ export class Scheduler {
    * (or raft declined it as stale); the transport then acknowledges.
    */
   async receiveSnapshot(header: SnapshotHeader, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    // No replica: one this node should host but never created (it missed a split) is
+    // created empty from the snapshot's descriptor, and this snapshot fills it.
+    if (!this.replicas.has(header.shardId)) {
+      this.checkUsable();
+      await this.unknownShards.admitSnapshot(header);
+    }
     const r = this.replica(header.shardId);
     if (r === undefined || r.peerId !== header.toPeer) throw new KvError('SHARD_NOT_FOUND', `no replica ${header.toPeer} of shard ${header.shardId} here`);
     await receiveSnapshot(r, this.o.engine, header, chunks, () => this.wake(r, false));

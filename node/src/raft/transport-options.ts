@@ -25,6 +25,8 @@ export interface IncomingRaftMessage {
   readonly fromPeer: number;
   readonly toPeer: number;
   readonly message: Message;
+  /** The sending node (its batch's from_node_id): where a reply for an unknown shard goes. */
+  readonly fromNodeId?: number;
 }
 
 /** What the receiver of a snapshot learns from its header. */

@@ -135,7 +135,7 @@ export class RaftStreamReceiver {
         if (message.to !== env.toPeer || message.from !== env.fromPeer) {
           throw new KvError('PROTOCOL_ERROR', `envelope peers ${env.fromPeer}→${env.toPeer} disagree with message ${message.from}→${message.to}`);
         }
-        out.push({ shardId: env.shardId, fromPeer: env.fromPeer, toPeer: env.toPeer, message });
+        out.push({ shardId: env.shardId, fromPeer: env.fromPeer, toPeer: env.toPeer, message, fromNodeId: batch.fromNodeId });
       }
     } catch (e) {
       if (!isKvError(e)) throw e;

@@ -10,8 +10,8 @@
  */
 import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import { KvError } from '@shoal/common';
-import type { Logger } from '@shoal/common';
-import { admin, common, meta, raft } from '@shoal/proto';
+import type { Logger, Result } from '@shoal/common';
+import { admin, command, common, meta, raft } from '@shoal/proto';
 import type { ConfChangeSingle, PeerId } from '@shoal/raft-ts';
 import { ConfChangeTransition, ConfChangeType, StateRole } from '@shoal/raft-ts';
 import type { ShardDescriptor } from '../raft/descriptor.js';
@@ -40,10 +40,8 @@ export class AdminService {
       removeReplica: this.unary((q) => this.removeReplica(q), (error) => admin.RemoveReplicaResponse.create({ error })),
       transferLeader: this.unary((q) => this.transferLeader(q), (error) => admin.NodeTransferLeaderResponse.create({ error })),
       changeMembership: this.unary((q) => this.changeMembership(q), (error) => admin.ChangeMembershipResponse.create({ error })),
-      splitShard: this.unary(() => Promise.reject(new KvError('NOT_SUPPORTED', 'shard split is not implemented on the node yet')),
-        (error) => admin.NodeSplitShardResponse.create({ error })),
-      forceReduceReplicas: this.unary(() => Promise.reject(new KvError('NOT_SUPPORTED', 'forced replica reduction is not implemented on the node yet')),
-        (error) => admin.NodeForceReduceReplicasResponse.create({ error })),
+      splitShard: this.unary((q) => this.splitShard(q), (error) => admin.NodeSplitShardResponse.create({ error })),
+      forceReduceReplicas: this.unary((q) => this.forceReduceReplicas(q), (error) => admin.NodeForceReduceReplicasResponse.create({ error })),
       getShardStatus: this.unary((q) => this.getShardStatus(q), (error) => admin.GetShardStatusResponse.create({ error })),
     };
   }
@@ -111,6 +109,64 @@ export class AdminService {
       changes, context: encodeDescriptor(next),
     }, Date.now() + this.o.timeoutMs);
     return admin.ChangeMembershipResponse.create({ shard });
+  }
+
+  /**
+   * Splits the shard (engine/split.ts) on its leader: chooses the split key if none is
+   * given (hash: the middle slot boundary; range: an approximate middle key of the data),
+   * proposes a Split command and answers once it is applied here and the right half's
+   * replica runs, with both descriptors [left, right]. A repeat of a split that already
+   * happened (the right half exists here) answers the same way.
+   */
+  async splitShard(req: admin.NodeSplitShardRequest): Promise<admin.NodeSplitShardResponse> {
+    const deadline = Date.now() + this.o.timeoutMs;
+    if (req.newShardId === 0 || req.newShardId === req.shardId) throw invalid('newShardId', 'a split needs a new shard id other than the shard\'s');
+    const r = this.replica(req.shardId);
+    const done = await this.splitDone(r, req, deadline);
+    if (done !== undefined) return done;
+    this.checkEpoch(r, req.epoch);
+    if (!r.isLeader) throw this.notLeader(r);
+    if (req.newPeerIds.length !== r.descriptor.replicas.length) {
+      throw invalid('newPeerIds', `${req.newPeerIds.length} new peer ids for ${r.descriptor.replicas.length} replicas`);
+    }
+    const splitKey = req.splitKey.length > 0 ? req.splitKey : await this.o.replicas.splitKeyOf(r.shardId);
+    const cmd = command.RaftCommand.create({
+      header: command.CommandHeader.create({ shardId: r.shardId, epoch: r.descriptor.epoch, proposedAtUnixMs: Date.now(), origin: 'admin:split' }),
+      op: { $case: 'split', split: command.SplitCommand.create({ splitKey, newShardId: req.newShardId, newPeerIds: req.newPeerIds }) },
+    });
+    const outcome = await this.o.scheduler.propose(r, command.RaftCommand.encode(cmd).finish(), deadline) as Result<{ op: string }, KvError>;
+    if (!outcome.ok) throw outcome.error;
+    await this.waitRightHalf(req.newShardId, deadline);
+    return this.splitResponse(r, req.newShardId);
+  }
+
+  /** The split already happened here (a repeated call): wait for the right half, answer with both. */
+  private async splitDone(r: Replica, req: admin.NodeSplitShardRequest, deadline: number): Promise<admin.NodeSplitShardResponse | undefined> {
+    if (!this.o.replicas.knows(req.newShardId)) return undefined;
+    if (this.o.replicas.removed(req.newShardId)) {
+      throw new KvError('CONDITION_FAILED', `shard ${req.newShardId} was split off here and its replica has since been removed from node ${this.o.nodeId}`);
+    }
+    await this.waitRightHalf(req.newShardId, deadline);
+    return this.splitResponse(r, req.newShardId);
+  }
+
+  private waitRightHalf(shardId: number, deadline: number): Promise<void> {
+    return this.o.scheduler.waitUntil(() => this.o.scheduler.replica(shardId) !== undefined, deadline,
+      () => new KvError('TIMEOUT', `the right half ${shardId} of the split did not start in time`));
+  }
+
+  private splitResponse(left: Replica, rightId: number): admin.NodeSplitShardResponse {
+    const right = this.replica(rightId);
+    return admin.NodeSplitShardResponse.create({ shards: [left.descriptor, right.descriptor] });
+  }
+
+  /**
+   * Forced replica reduction on this node's surviving replica (replica-manager.ts
+   * forceReduce): unsafe, for a shard that lost its quorum; idempotent.
+   */
+  async forceReduceReplicas(req: admin.NodeForceReduceReplicasRequest): Promise<admin.NodeForceReduceReplicasResponse> {
+    const shard = await this.o.replicas.forceReduce(req.shardId, req.keepPeerIds);
+    return admin.NodeForceReduceReplicasResponse.create({ shard });
   }
 
   getShardStatus(req: admin.GetShardStatusRequest): Promise<admin.GetShardStatusResponse> {

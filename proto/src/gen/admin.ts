@@ -12,6 +12,17 @@ export interface CreateTableRequest {
   readonly options?: meta.TableOptions | undefined;
   /** Succeed without change if a table of that name exists. */
   readonly ifNotExists: boolean;
+  /**
+   * Range tables: N strictly increasing user keys cut the table into N+1 shards.
+   * Hash tables take none (their shard count is options.shard_count).
+   */
+  readonly splitKeys: readonly Uint8Array[];
+  /**
+   * Split a shard of this table above this size / key count; 0 = the metaserver's
+   * schedule.shardSplitSizeBytes / shardSplitKeyCount.
+   */
+  readonly splitSizeBytes: number;
+  readonly splitKeyCount: number;
 }
 
 export const CreateTableRequest: $rt.MessageCodec<CreateTableRequest> = {
@@ -22,6 +33,9 @@ export const CreateTableRequest: $rt.MessageCodec<CreateTableRequest> = {
     if (message.pool !== '') writer.uint32(18).string(message.pool);
     if (message.options !== undefined) meta.TableOptions.encode(message.options, writer.uint32(26).fork()).ldelim();
     if (message.ifNotExists) writer.uint32(32).bool(message.ifNotExists);
+    for (const value of message.splitKeys) writer.uint32(42).bytes(value);
+    if (message.splitSizeBytes !== 0) $rt.writeUint64(writer.uint32(48), message.splitSizeBytes, 'shoal.admin.CreateTableRequest.splitSizeBytes');
+    if (message.splitKeyCount !== 0) $rt.writeUint64(writer.uint32(56), message.splitKeyCount, 'shoal.admin.CreateTableRequest.splitKeyCount');
     return writer;
   },
 
@@ -32,6 +46,9 @@ export const CreateTableRequest: $rt.MessageCodec<CreateTableRequest> = {
     let _pool: string = '';
     let _options: meta.TableOptions | undefined = undefined;
     let _ifNotExists: boolean = false;
+    const _splitKeys: Uint8Array[] = [];
+    let _splitSizeBytes: number = 0;
+    let _splitKeyCount: number = 0;
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {
@@ -55,12 +72,27 @@ export const CreateTableRequest: $rt.MessageCodec<CreateTableRequest> = {
           _ifNotExists = reader.bool();
           break;
         }
+        case 5: {
+          $rt.expectWireType(tag, 2, 'shoal.admin.CreateTableRequest.splitKeys');
+          _splitKeys.push($rt.readBytes(reader));
+          break;
+        }
+        case 6: {
+          $rt.expectWireType(tag, 0, 'shoal.admin.CreateTableRequest.splitSizeBytes');
+          _splitSizeBytes = $rt.readUint64(reader, 'shoal.admin.CreateTableRequest.splitSizeBytes');
+          break;
+        }
+        case 7: {
+          $rt.expectWireType(tag, 0, 'shoal.admin.CreateTableRequest.splitKeyCount');
+          _splitKeyCount = $rt.readUint64(reader, 'shoal.admin.CreateTableRequest.splitKeyCount');
+          break;
+        }
         default:
           $rt.skipField(reader, tag);
       }
     }
     $rt.endDecode(reader, end, 'shoal.admin.CreateTableRequest');
-    return { name: _name, pool: _pool, options: _options, ifNotExists: _ifNotExists };
+    return { name: _name, pool: _pool, options: _options, ifNotExists: _ifNotExists, splitKeys: _splitKeys, splitSizeBytes: _splitSizeBytes, splitKeyCount: _splitKeyCount };
   },
 
   create(partial: Partial<CreateTableRequest> = {}): CreateTableRequest {
@@ -69,6 +101,9 @@ export const CreateTableRequest: $rt.MessageCodec<CreateTableRequest> = {
       pool: partial.pool ?? '',
       options: partial.options,
       ifNotExists: partial.ifNotExists ?? false,
+      splitKeys: partial.splitKeys ?? [],
+      splitSizeBytes: partial.splitSizeBytes ?? 0,
+      splitKeyCount: partial.splitKeyCount ?? 0,
     };
   },
 };
@@ -891,6 +926,67 @@ export const ForceReduceReplicasRequest: $rt.MessageCodec<ForceReduceReplicasReq
   },
 };
 
+/** Move one replica of a shard to another node (add learner → promote → remove). */
+export interface MoveReplicaRequest {
+  readonly shardId: number;
+  /** The node whose replica leaves. */
+  readonly fromNodeId: number;
+  /** 0 = let placement choose (distinct nodes and zones, least loaded). */
+  readonly toNodeId: number;
+}
+
+/** Move one replica of a shard to another node (add learner → promote → remove). */
+export const MoveReplicaRequest: $rt.MessageCodec<MoveReplicaRequest> = {
+  typeName: 'shoal.admin.MoveReplicaRequest',
+
+  encode(message: MoveReplicaRequest, writer: $rt.Writer = $rt.Writer.create()): $rt.Writer {
+    if (message.shardId !== 0) $rt.writeUint64(writer.uint32(8), message.shardId, 'shoal.admin.MoveReplicaRequest.shardId');
+    if (message.fromNodeId !== 0) $rt.writeUint64(writer.uint32(16), message.fromNodeId, 'shoal.admin.MoveReplicaRequest.fromNodeId');
+    if (message.toNodeId !== 0) $rt.writeUint64(writer.uint32(24), message.toNodeId, 'shoal.admin.MoveReplicaRequest.toNodeId');
+    return writer;
+  },
+
+  decode(input: $rt.Reader | Uint8Array, length?: number, depth = 0): MoveReplicaRequest {
+    const reader = $rt.beginDecode(input, length, depth, 'shoal.admin.MoveReplicaRequest');
+    const end = length === undefined ? reader.len : reader.pos + length;
+    let _shardId: number = 0;
+    let _fromNodeId: number = 0;
+    let _toNodeId: number = 0;
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1: {
+          $rt.expectWireType(tag, 0, 'shoal.admin.MoveReplicaRequest.shardId');
+          _shardId = $rt.readUint64(reader, 'shoal.admin.MoveReplicaRequest.shardId');
+          break;
+        }
+        case 2: {
+          $rt.expectWireType(tag, 0, 'shoal.admin.MoveReplicaRequest.fromNodeId');
+          _fromNodeId = $rt.readUint64(reader, 'shoal.admin.MoveReplicaRequest.fromNodeId');
+          break;
+        }
+        case 3: {
+          $rt.expectWireType(tag, 0, 'shoal.admin.MoveReplicaRequest.toNodeId');
+          _toNodeId = $rt.readUint64(reader, 'shoal.admin.MoveReplicaRequest.toNodeId');
+          break;
+        }
+        default:
+          $rt.skipField(reader, tag);
+      }
+    }
+    $rt.endDecode(reader, end, 'shoal.admin.MoveReplicaRequest');
+    return { shardId: _shardId, fromNodeId: _fromNodeId, toNodeId: _toNodeId };
+  },
+
+  create(partial: Partial<MoveReplicaRequest> = {}): MoveReplicaRequest {
+    return {
+      shardId: partial.shardId ?? 0,
+      fromNodeId: partial.fromNodeId ?? 0,
+      toNodeId: partial.toNodeId ?? 0,
+    };
+  },
+};
+
 export interface ListOperatorsRequest {
   /** 0 = all shards. */
   readonly shardId: number;
@@ -1327,6 +1423,7 @@ export const AdminService = {
   splitShard: $rt.grpcMethod('/shoal.admin.Admin/SplitShard', 'SplitShard', false, false, SplitShardRequest, ScheduleResponse),
   transferLeader: $rt.grpcMethod('/shoal.admin.Admin/TransferLeader', 'TransferLeader', false, false, TransferLeaderRequest, ScheduleResponse),
   forceReduceReplicas: $rt.grpcMethod('/shoal.admin.Admin/ForceReduceReplicas', 'ForceReduceReplicas', false, false, ForceReduceReplicasRequest, ScheduleResponse),
+  moveReplica: $rt.grpcMethod('/shoal.admin.Admin/MoveReplica', 'MoveReplica', false, false, MoveReplicaRequest, ScheduleResponse),
   listOperators: $rt.grpcMethod('/shoal.admin.Admin/ListOperators', 'ListOperators', false, false, ListOperatorsRequest, ListOperatorsResponse),
   cancelOperator: $rt.grpcMethod('/shoal.admin.Admin/CancelOperator', 'CancelOperator', false, false, CancelOperatorRequest, CancelOperatorResponse),
   clusterStatus: $rt.grpcMethod('/shoal.admin.Admin/ClusterStatus', 'ClusterStatus', false, false, ClusterStatusRequest, ClusterStatusResponse),
@@ -1345,6 +1442,7 @@ export interface AdminServer extends $grpc.UntypedServiceImplementation {
   splitShard: $grpc.handleUnaryCall<SplitShardRequest, ScheduleResponse>;
   transferLeader: $grpc.handleUnaryCall<TransferLeaderRequest, ScheduleResponse>;
   forceReduceReplicas: $grpc.handleUnaryCall<ForceReduceReplicasRequest, ScheduleResponse>;
+  moveReplica: $grpc.handleUnaryCall<MoveReplicaRequest, ScheduleResponse>;
   listOperators: $grpc.handleUnaryCall<ListOperatorsRequest, ListOperatorsResponse>;
   cancelOperator: $grpc.handleUnaryCall<CancelOperatorRequest, CancelOperatorResponse>;
   clusterStatus: $grpc.handleUnaryCall<ClusterStatusRequest, ClusterStatusResponse>;
@@ -1385,6 +1483,9 @@ export interface AdminClient extends $grpc.Client {
   forceReduceReplicas(request: ForceReduceReplicasRequest, callback: (error: $grpc.ServiceError | null, response: ScheduleResponse) => void): $grpc.ClientUnaryCall;
   forceReduceReplicas(request: ForceReduceReplicasRequest, metadata: $grpc.Metadata, callback: (error: $grpc.ServiceError | null, response: ScheduleResponse) => void): $grpc.ClientUnaryCall;
   forceReduceReplicas(request: ForceReduceReplicasRequest, metadata: $grpc.Metadata, options: Partial<$grpc.CallOptions>, callback: (error: $grpc.ServiceError | null, response: ScheduleResponse) => void): $grpc.ClientUnaryCall;
+  moveReplica(request: MoveReplicaRequest, callback: (error: $grpc.ServiceError | null, response: ScheduleResponse) => void): $grpc.ClientUnaryCall;
+  moveReplica(request: MoveReplicaRequest, metadata: $grpc.Metadata, callback: (error: $grpc.ServiceError | null, response: ScheduleResponse) => void): $grpc.ClientUnaryCall;
+  moveReplica(request: MoveReplicaRequest, metadata: $grpc.Metadata, options: Partial<$grpc.CallOptions>, callback: (error: $grpc.ServiceError | null, response: ScheduleResponse) => void): $grpc.ClientUnaryCall;
   listOperators(request: ListOperatorsRequest, callback: (error: $grpc.ServiceError | null, response: ListOperatorsResponse) => void): $grpc.ClientUnaryCall;
   listOperators(request: ListOperatorsRequest, metadata: $grpc.Metadata, callback: (error: $grpc.ServiceError | null, response: ListOperatorsResponse) => void): $grpc.ClientUnaryCall;
   listOperators(request: ListOperatorsRequest, metadata: $grpc.Metadata, options: Partial<$grpc.CallOptions>, callback: (error: $grpc.ServiceError | null, response: ListOperatorsResponse) => void): $grpc.ClientUnaryCall;

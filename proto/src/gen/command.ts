@@ -724,6 +724,92 @@ export const RawBatchCommand: $rt.MessageCodec<RawBatchCommand> = {
   },
 };
 
+/**
+ * Split the shard in two: the left half [start, split_key) keeps the shard id, the right
+ * half [split_key, end) becomes new_shard_id over the same local data (nothing is copied).
+ * Both halves get epoch {confVer: parent's, version: parent's + 1}. The header's epoch must
+ * equal the shard's at apply (confVer too: the right half's membership is derived from the
+ * parent's), else EPOCH_NOT_MATCH and nothing changes.
+ */
+export interface SplitCommand {
+  /** A storage key strictly inside the shard's range, at a user-key boundary. */
+  readonly splitKey: Uint8Array;
+  readonly newShardId: number;
+  /**
+   * The right half's peer ids, one per parent replica, in the order of the parent's
+   * replicas sorted by peer id (the metaserver's SplitOp contract).
+   */
+  readonly newPeerIds: readonly number[];
+}
+
+/**
+ * Split the shard in two: the left half [start, split_key) keeps the shard id, the right
+ * half [split_key, end) becomes new_shard_id over the same local data (nothing is copied).
+ * Both halves get epoch {confVer: parent's, version: parent's + 1}. The header's epoch must
+ * equal the shard's at apply (confVer too: the right half's membership is derived from the
+ * parent's), else EPOCH_NOT_MATCH and nothing changes.
+ */
+export const SplitCommand: $rt.MessageCodec<SplitCommand> = {
+  typeName: 'shoal.command.SplitCommand',
+
+  encode(message: SplitCommand, writer: $rt.Writer = $rt.Writer.create()): $rt.Writer {
+    if (message.splitKey.length !== 0) writer.uint32(10).bytes(message.splitKey);
+    if (message.newShardId !== 0) $rt.writeUint64(writer.uint32(16), message.newShardId, 'shoal.command.SplitCommand.newShardId');
+    if (message.newPeerIds.length !== 0) {
+      writer.uint32(26).fork();
+      for (const value of message.newPeerIds) $rt.writeUint64(writer, value, 'shoal.command.SplitCommand.newPeerIds');
+      writer.ldelim();
+    }
+    return writer;
+  },
+
+  decode(input: $rt.Reader | Uint8Array, length?: number, depth = 0): SplitCommand {
+    const reader = $rt.beginDecode(input, length, depth, 'shoal.command.SplitCommand');
+    const end = length === undefined ? reader.len : reader.pos + length;
+    let _splitKey: Uint8Array = $rt.EMPTY_BYTES;
+    let _newShardId: number = 0;
+    const _newPeerIds: number[] = [];
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1: {
+          $rt.expectWireType(tag, 2, 'shoal.command.SplitCommand.splitKey');
+          _splitKey = $rt.readBytes(reader);
+          break;
+        }
+        case 2: {
+          $rt.expectWireType(tag, 0, 'shoal.command.SplitCommand.newShardId');
+          _newShardId = $rt.readUint64(reader, 'shoal.command.SplitCommand.newShardId');
+          break;
+        }
+        case 3: {
+          if ((tag & 7) === 2) {
+            const packedEnd = reader.uint32() + reader.pos;
+            while (reader.pos < packedEnd) _newPeerIds.push($rt.readUint64(reader, 'shoal.command.SplitCommand.newPeerIds'));
+            $rt.endDecode(reader, packedEnd, 'shoal.command.SplitCommand.newPeerIds');
+          } else {
+            $rt.expectWireType(tag, 0, 'shoal.command.SplitCommand.newPeerIds');
+            _newPeerIds.push($rt.readUint64(reader, 'shoal.command.SplitCommand.newPeerIds'));
+          }
+          break;
+        }
+        default:
+          $rt.skipField(reader, tag);
+      }
+    }
+    $rt.endDecode(reader, end, 'shoal.command.SplitCommand');
+    return { splitKey: _splitKey, newShardId: _newShardId, newPeerIds: _newPeerIds };
+  },
+
+  create(partial: Partial<SplitCommand> = {}): SplitCommand {
+    return {
+      splitKey: partial.splitKey ?? $rt.EMPTY_BYTES,
+      newShardId: partial.newShardId ?? 0,
+      newPeerIds: partial.newPeerIds ?? [],
+    };
+  },
+};
+
 export interface RaftCommand {
   readonly header?: CommandHeader | undefined;
   readonly op?:
@@ -734,6 +820,7 @@ export interface RaftCommand {
     | { readonly $case: 'batchWrite'; readonly batchWrite: BatchWriteCommand }
     | { readonly $case: 'deleteRange'; readonly deleteRange: DeleteRangeCommand }
     | { readonly $case: 'expireDelete'; readonly expireDelete: ExpireDeleteCommand }
+    | { readonly $case: 'split'; readonly split: SplitCommand }
     | undefined;
   /**
    * Field 10 — the planned "redis_exec" op. It belongs to `op` (a command carries either
@@ -774,6 +861,9 @@ export const RaftCommand: $rt.MessageCodec<RaftCommand> = {
           break;
         case 'expireDelete':
           ExpireDeleteCommand.encode(_op.expireDelete, writer.uint32(66).fork()).ldelim();
+          break;
+        case 'split':
+          SplitCommand.encode(_op.split, writer.uint32(74).fork()).ldelim();
           break;
       }
     }
@@ -828,6 +918,11 @@ export const RaftCommand: $rt.MessageCodec<RaftCommand> = {
         case 8: {
           $rt.expectWireType(tag, 2, 'shoal.command.RaftCommand.expireDelete');
           _op = { $case: 'expireDelete', expireDelete: ExpireDeleteCommand.decode(reader, reader.uint32(), depth + 1) };
+          break;
+        }
+        case 9: {
+          $rt.expectWireType(tag, 2, 'shoal.command.RaftCommand.split');
+          _op = { $case: 'split', split: SplitCommand.decode(reader, reader.uint32(), depth + 1) };
           break;
         }
         case 10: {

@@ -955,6 +955,12 @@ export interface NodeHeartbeatResponse {
   readonly commands: readonly NodeCommand[];
   /** The current route version, so nodes notice routing changes. */
   readonly routeVersion: number;
+  /**
+   * Shards led from this node with a running operator whose next step waits on a shard
+   * heartbeat: the node sends one for each now (an idle leader would otherwise report only
+   * every shardHeartbeatIdleIntervals intervals, seconds per operator step). Bounded.
+   */
+  readonly reportShardIds: readonly number[];
 }
 
 export const NodeHeartbeatResponse: $rt.MessageCodec<NodeHeartbeatResponse> = {
@@ -964,6 +970,11 @@ export const NodeHeartbeatResponse: $rt.MessageCodec<NodeHeartbeatResponse> = {
     if (message.error !== undefined) common.ErrorDetail.encode(message.error, writer.uint32(10).fork()).ldelim();
     for (const value of message.commands) NodeCommand.encode(value, writer.uint32(18).fork()).ldelim();
     if (message.routeVersion !== 0) $rt.writeUint64(writer.uint32(24), message.routeVersion, 'shoal.meta.NodeHeartbeatResponse.routeVersion');
+    if (message.reportShardIds.length !== 0) {
+      writer.uint32(34).fork();
+      for (const value of message.reportShardIds) $rt.writeUint64(writer, value, 'shoal.meta.NodeHeartbeatResponse.reportShardIds');
+      writer.ldelim();
+    }
     return writer;
   },
 
@@ -973,6 +984,7 @@ export const NodeHeartbeatResponse: $rt.MessageCodec<NodeHeartbeatResponse> = {
     let _error: common.ErrorDetail | undefined = undefined;
     const _commands: NodeCommand[] = [];
     let _routeVersion: number = 0;
+    const _reportShardIds: number[] = [];
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {
@@ -991,12 +1003,23 @@ export const NodeHeartbeatResponse: $rt.MessageCodec<NodeHeartbeatResponse> = {
           _routeVersion = $rt.readUint64(reader, 'shoal.meta.NodeHeartbeatResponse.routeVersion');
           break;
         }
+        case 4: {
+          if ((tag & 7) === 2) {
+            const packedEnd = reader.uint32() + reader.pos;
+            while (reader.pos < packedEnd) _reportShardIds.push($rt.readUint64(reader, 'shoal.meta.NodeHeartbeatResponse.reportShardIds'));
+            $rt.endDecode(reader, packedEnd, 'shoal.meta.NodeHeartbeatResponse.reportShardIds');
+          } else {
+            $rt.expectWireType(tag, 0, 'shoal.meta.NodeHeartbeatResponse.reportShardIds');
+            _reportShardIds.push($rt.readUint64(reader, 'shoal.meta.NodeHeartbeatResponse.reportShardIds'));
+          }
+          break;
+        }
         default:
           $rt.skipField(reader, tag);
       }
     }
     $rt.endDecode(reader, end, 'shoal.meta.NodeHeartbeatResponse');
-    return { error: _error, commands: _commands, routeVersion: _routeVersion };
+    return { error: _error, commands: _commands, routeVersion: _routeVersion, reportShardIds: _reportShardIds };
   },
 
   create(partial: Partial<NodeHeartbeatResponse> = {}): NodeHeartbeatResponse {
@@ -1004,6 +1027,7 @@ export const NodeHeartbeatResponse: $rt.MessageCodec<NodeHeartbeatResponse> = {
       error: partial.error,
       commands: partial.commands ?? [],
       routeVersion: partial.routeVersion ?? 0,
+      reportShardIds: partial.reportShardIds ?? [],
     };
   },
 };

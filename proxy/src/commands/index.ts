@@ -11,6 +11,7 @@ import { FUNCTION } from './function.js';
 import { HELLO } from './hello.js';
 import { INFO } from './info.js';
 import { DEL, EXISTS, EXPIRE, TTL } from './keys.js';
+import { DATA_COMMANDS } from './data.js';
 import { DBSIZE, FLUSHALL, FLUSHDB, SCAN } from './keyspace.js';
 import { PING } from './ping.js';
 import { QUIT } from './quit.js';
@@ -34,6 +35,7 @@ export const BUILTIN_COMMANDS: readonly CommandDef[] = [
   DISCARD, EXEC, MULTI, UNWATCH, WATCH,
   // data, executed by the backend
   DEL, EXISTS, EXPIRE, GET, INCR, MGET, MSET, SCAN, SET, TTL,
+  ...DATA_COMMANDS,
 ];
 
 export function createCommandTable(extra: readonly CommandDef[] = []): CommandTable {

@@ -58,10 +58,11 @@ describe('encoder: RESP2 and RESP3 forms of every type', () => {
   });
 });
 
-describe('encoder: doubles as Redis 7.2 prints them', () => {
+describe('encoder: doubles as Redis 7.0 prints them (%.17g, checked against redis-server 7.0.15)', () => {
   const cases: [number, string][] = [
-    [0, '0'], [-0, '-0'], [1, '1'], [-17, '-17'], [0.1, '0.1'], [1.5e-7, '1.5e-7'], [Infinity, 'inf'], [NaN, 'nan'],
-    [2 ** 62, '4611686018427387904'], [3.14159, '3.14159'],
+    [0, '0'], [-0, '-0'], [1, '1'], [-17, '-17'], [0.1, '0.10000000000000001'], [1.5e-7, '1.4999999999999999e-07'],
+    [Infinity, 'inf'], [-Infinity, '-inf'], [NaN, 'nan'], [2 ** 62, '4.6116860184273879e+18'], [3.14159, '3.1415899999999999'],
+    [100, '100'], [1e16, '10000000000000000'], [1e17, '1e+17'], [0.0001, '0.0001'], [0.00001, '1.0000000000000001e-05'],
   ];
   for (const [d, text] of cases) it(`${String(d)} → ${text}`, () => assert.equal(formatDouble(d), text));
 });

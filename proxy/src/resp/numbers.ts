@@ -51,20 +51,27 @@ export function parseInteger(arg: Uint8Array | string): number | null {
   return string2ll(b, 0, b.length);
 }
 
-/** Largest magnitude d2string prints through its integer path (LLONG_MAX / 2). */
-const INTEGER_PATH_MAX = 2 ** 62;
-
 /**
- * A double as Redis 7.2's d2string prints it in replies: `nan`, `inf`, `-inf`, `0`, `-0`,
- * integers without a fraction, otherwise the shortest text that reads back as the same
- * double. (Redis uses fpconv's shortest form; exponents are written like JavaScript's,
- * `1e+21`, which may differ from fpconv in the exponent's spelling only.)
+ * A double as Redis 7.0's addReplyDouble prints it, in RESP2 and RESP3 alike: `%.17g`
+ * (`0.1` → `0.10000000000000001`, `1.5e-7` → `1.4999999999999999e-07`), `inf`, `-inf`.
+ * The storage nodes format their RESP2 doubles the same way (node/src/redis/numbers.ts)
+ * and are tested against redis-server 7.0, so a client sees one spelling whatever its
+ * protocol version. (Redis 7.2 switched to the shortest round-trip form.)
  */
 export function formatDouble(d: number): string {
   if (Number.isNaN(d)) return 'nan';
   if (d === Infinity) return 'inf';
   if (d === -Infinity) return '-inf';
   if (d === 0) return Object.is(d, -0) ? '-0' : '0';
-  if (Number.isInteger(d) && Math.abs(d) <= INTEGER_PATH_MAX) return BigInt(d).toString();
-  return String(d);
+  const [mant, expText] = d.toExponential(16).split('e') as [string, string];
+  const exp = Number(expText);
+  const sign = mant.startsWith('-') ? '-' : '';
+  const digits = mant.replace('-', '').replace('.', '');
+  if (exp < -4 || exp >= 17) {
+    const frac = digits.slice(1).replace(/0+$/, '');
+    return `${sign}${digits[0]!}${frac === '' ? '' : `.${frac}`}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  const intPart = exp >= 0 ? digits.slice(0, exp + 1) : '0';
+  const frac = (exp >= 0 ? digits.slice(exp + 1) : '0'.repeat(-exp - 1) + digits).replace(/0+$/, '');
+  return `${sign}${intPart}${frac === '' ? '' : `.${frac}`}`;
 }
