@@ -4,7 +4,11 @@
  * storage nodes, table `default` with 3 replicas per shard, `raftLogSync: always`), in the
  * same run with the same parameters: `-t set,get,incr,lpush,hset -d 100 -c 50 -r <keys>`,
  * without and with `-P 16`. Prints ops/s and p50/p99 for both and the ratio, as a markdown
- * table (docs/benchmarks.md keeps one). Figures only, no assertion (STYLE.md rule 12).
+ * table (docs/benchmarks.md keeps one). Shoal runs twice in the same run: through the
+ * cluster's proxy (pipelined commands coalesced per shard into one Kv.Exec) and through a
+ * second proxy with `backendExecBatchCommandsMax: 1` (one Kv.Exec per command, as before
+ * issue #7's batching), so "before/after" share the machine's noise. Figures only, no
+ * assertion (STYLE.md rule 12).
  *
  * Options: `-- --requests 20000 --clients 50 --keys 100000`. `-r` spreads keys so SET/GET/
  * INCR do not all hit one key (LPUSH and HSET use one key each in redis-benchmark).
@@ -12,11 +16,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '@shoal/cli';
-import { argNumber, freePorts, waitFor } from './node-cluster.js';
+import { argNumber, freePorts, ROOT, waitFor } from './node-cluster.js';
 
 const REQUESTS = argNumber('requests', 20_000);
 const CLIENTS = argNumber('clients', 50);
@@ -69,6 +73,18 @@ async function startShoal(dir: string): Promise<LocalCluster> {
   }
 }
 
+/** A second `shoal proxy` on the same cluster with one Kv.Exec per command (no coalescing). */
+async function startUncoalescedProxy(dir: string, metaservers: readonly string[]): Promise<{ port: number; child: ChildProcess }> {
+  const [port, http] = await freePorts(2) as [number, number];
+  const file = join(dir, 'proxy-uncoalesced.yaml');
+  writeFileSync(file, [
+    `metaservers: ${JSON.stringify(metaservers)}`, `listen: "127.0.0.1:${port}"`, `httpListen: "127.0.0.1:${http}"`, 'backendExecBatchCommandsMax: 1', 'logLevel: "warn"',
+  ].join('\n') + '\n');
+  const child = spawn(process.execPath, [join(ROOT, 'cli/dist/main.js'), 'proxy', '--config', file], { stdio: 'ignore' });
+  await waitFor('the uncoalesced proxy', 60_000, () => spawnSync('redis-cli', ['-p', String(port), 'set', 'warm', 'up'], { encoding: 'utf8' }).stdout.trim() === 'OK');
+  return { port, child };
+}
+
 const fmt = (n: number): string => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
 
 async function main(): Promise<void> {
@@ -79,22 +95,28 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-resp-'));
   const redis = await startRedis(dir);
   const shoal = await startShoal(dir);
+  const plain = await startUncoalescedProxy(dir, shoal.metaAddresses());
   try {
     // Routes are loaded on the first command.
     spawnSync('redis-cli', ['-p', String(shoal.ports.proxyResp), 'set', 'warm', 'up']);
-    console.log(`redis-benchmark -t ${TESTS} -d 100 -c ${CLIENTS} -n ${REQUESTS} -r ${KEYS}; redis-server appendfsync always vs Shoal (3 replicas, raftLogSync always) via one proxy\n`);
-    console.log('| test | -P | redis ops/s | Shoal ops/s | Shoal/redis | redis p50 / p99 ms | Shoal p50 / p99 ms |');
-    console.log('|---|---|---|---|---|---|---|');
+    console.log(`redis-benchmark -t ${TESTS} -d 100 -c ${CLIENTS} -n ${REQUESTS} -r ${KEYS}; redis-server appendfsync always vs Shoal (3 replicas, raftLogSync always) via one proxy;`);
+    console.log('"1 Exec/cmd" is a second proxy on the same cluster without coalescing (backendExecBatchCommandsMax: 1)\n');
+    console.log('| test | -P | redis ops/s | Shoal ops/s | Shoal/redis | 1 Exec/cmd ops/s | 1 Exec/cmd / redis | redis p50 / p99 ms | Shoal p50 / p99 ms | 1 Exec/cmd p50 / p99 ms |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const pipeline of [1, 16]) {
       const a = benchmark(redis.port, pipeline);
       const b = benchmark(shoal.ports.proxyResp, pipeline);
+      const c = benchmark(plain.port, pipeline);
       for (const ra of a) {
         const rb = b.find((x) => x.test === ra.test);
-        if (rb === undefined) continue;
-        console.log(`| ${ra.test} | ${pipeline} | ${fmt(ra.rps)} | ${fmt(rb.rps)} | ${(rb.rps / ra.rps).toFixed(3)} | ${fmt(ra.p50Ms)} / ${fmt(ra.p99Ms)} | ${fmt(rb.p50Ms)} / ${fmt(rb.p99Ms)} |`);
+        const rc = c.find((x) => x.test === ra.test);
+        if (rb === undefined || rc === undefined) continue;
+        console.log(`| ${ra.test} | ${pipeline} | ${fmt(ra.rps)} | ${fmt(rb.rps)} | ${(rb.rps / ra.rps).toFixed(3)} | ${fmt(rc.rps)} | ${(rc.rps / ra.rps).toFixed(3)} `
+          + `| ${fmt(ra.p50Ms)} / ${fmt(ra.p99Ms)} | ${fmt(rb.p50Ms)} / ${fmt(rb.p99Ms)} | ${fmt(rc.p50Ms)} / ${fmt(rc.p99Ms)} |`);
       }
     }
   } finally {
+    plain.child.kill('SIGTERM');
     redis.child.kill('SIGTERM');
     await shoal.stop();
     rmSync(dir, { recursive: true, force: true });

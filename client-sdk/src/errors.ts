@@ -21,6 +21,7 @@ export type PartStatus =
 
 /** One shard's part of a multi-shard write. */
 export interface WritePart {
+  /** Whether this part was applied, certainly not applied, or may have been. */
   readonly status: PartStatus;
   /** batchWrite: indexes into the `ops` array given; deleteRange: empty. */
   readonly opIndexes: readonly number[];

@@ -5,10 +5,10 @@
  * patch the route cache and retry, NOT_LEADER follows the hint, and a write whose outcome
  * is unknown is never re-sent (UNKNOWN_OUTCOME).
  *
- * What Kv.Exec accepts (proto/kv.proto): ONE command per request (`args`), with the RESP
- * version that shapes its reply. There is no multi-command Exec yet — the node has
- * `executeMultiOnLeader` but the RPC does not carry a command list — so a caller that
- * needs several commands to be atomic together cannot get that here (see exec() below).
+ * What Kv.Exec accepts (proto/kv.proto): one command (`exec`), several independent
+ * commands for one shard in one round trip (`execBatch`: per-key order kept, one reply or
+ * operating error each), a MULTI/EXEC block run atomically on one shard (`multi`, with
+ * optional WATCH stamps from `watch`), each with the RESP version that shapes replies.
  *
  * The caller's obligations, in order:
  * 1. `RedisExec.of(db)` once per `Shoal` client (cheap);
@@ -17,7 +17,7 @@
  *    (SCAN, DBSIZE, KEYS, RANDOMKEY) walk the shards with `execAt` from `tableStart()`;
  * 3. `clear(table)` deletes every key of a table (FLUSHDB): one DeleteRange per shard.
  */
-import { compareBytes, KvError } from '@shoal/common';
+import { compareBytes, KvError, kvErrorFromCode } from '@shoal/common';
 import { common, kv } from '@shoal/proto';
 import type { ClientCore } from './client-core.js';
 import { execute, RegroupSignal, REGROUP } from './executor.js';
@@ -92,6 +92,49 @@ export class RedisExec {
    * UNKNOWN_OUTCOME when a write was sent and its answer lost.
    */
   async exec(table: string, args: readonly Uint8Array[], options: ExecCommandOptions): Promise<kv.RedisReply> {
+    const res = await this.onKeysShard(table, options, { args: [...args] });
+    return res.reply ?? kv.RedisReply.create({ type: kv.RedisReplyType.NIL });
+  }
+
+  /**
+   * Several independent commands on the shard holding all of `keys` (their keys' union),
+   * in one Kv.Exec: each runs as its own command, in order per key. Resolves with one
+   * result per command: its reply, or the KvError that stopped it (it did not run, or with
+   * UNKNOWN_OUTCOME may have); rejects (nothing ran, or UNKNOWN_OUTCOME for the whole
+   * request) like `exec`.
+   */
+  async execBatch(table: string, commands: readonly (readonly Uint8Array[])[], options: ExecCommandOptions): Promise<(kv.RedisReply | KvError)[]> {
+    const res = await this.onKeysShard(table, options, { commands: commands.map((args) => kv.ExecCommand.create({ args: [...args] })) });
+    if (res.replies.length !== commands.length) throw new KvError('INTERNAL', `Exec answered ${res.replies.length} replies for ${commands.length} commands`);
+    return res.replies.map((r, i) => {
+      const e = res.errors[i];
+      return e === undefined || e.code === '' ? r : kvErrorFromCode(e.code, e.message, { details: { option: e.option || undefined } });
+    });
+  }
+
+  /**
+   * A MULTI/EXEC block, atomic on the shard holding all of `keys` (the block's and the
+   * watched ones). Resolves with EXEC's array reply, or null when a WATCH stamp no longer
+   * holds (nothing ran).
+   */
+  async multi(table: string, commands: readonly (readonly Uint8Array[])[], watches: readonly kv.WatchStamp[], options: ExecCommandOptions): Promise<kv.RedisReply | null> {
+    const res = await this.onKeysShard(table, options, {
+      commands: commands.map((args) => kv.ExecCommand.create({ args: [...args] })), atomic: true, watches: [...watches],
+    });
+    const reply = res.reply ?? kv.RedisReply.create({ type: kv.RedisReplyType.NIL });
+    return reply.type === kv.RedisReplyType.NIL ? null : reply;
+  }
+
+  /** WATCH: one stamp per key (all on one shard), for a later `multi`. */
+  async watch(table: string, keys: readonly Uint8Array[], options?: ExecCallOptions): Promise<readonly kv.WatchStamp[]> {
+    const res = await this.onKeysShard(table, { ...options, keys, write: false }, { watchKeys: [...keys] });
+    if (res.watches.length !== keys.length) throw new KvError('INTERNAL', `WATCH answered ${res.watches.length} stamps for ${keys.length} keys`);
+    return res.watches;
+  }
+
+  private async onKeysShard(
+    table: string, options: ExecCommandOptions, body: Partial<Pick<kv.ExecRequest, 'args' | 'commands' | 'atomic' | 'watches' | 'watchKeys'>>,
+  ): Promise<kv.ExecResponse> {
     const keys = options.keys;
     if (keys.length === 0) throw new KvError('INVALID_ARGUMENT', 'exec needs the command\'s keys; use execAt for keyless commands', { details: { option: 'keys' } });
     const t = this.core.routesFor(table);
@@ -104,9 +147,9 @@ export class RedisExec {
       try {
         const { res } = await execute(this.core, ctx, t, {
           method: kv.KvService.exec, write: options.write, consistency: common.ReadConsistency.LINEARIZABLE, maxStalenessMs: 0, route,
-          build: (header) => kv.ExecRequest.create({ header, args: [...args], respVersion: options.respVersion ?? 2 }),
+          build: (header) => kv.ExecRequest.create({ ...body, header, respVersion: options.respVersion ?? 2 }),
         });
-        return res.reply ?? kv.RedisReply.create({ type: kv.RedisReplyType.NIL });
+        return res;
       } catch (e) {
         if (e instanceof RegroupSignal) throw new KvError('CROSSSLOT', CROSSSLOT_MESSAGE);
         throw e;

@@ -14,8 +14,11 @@
  *   writes fail at once with UNKNOWN_OUTCOME and are never re-sent. A write is only sent
  *   over a connection that is up, so "node unreachable" is known to be "not sent" and is
  *   retried.
- * - Retries never outlive the deadline: a back-off that would end past it ends the call
- *   with TIMEOUT (nothing was applied), with the last error as `cause`.
+ * - Retries never outlive the deadline, and do not give up before it either: a random
+ *   back-off is cut short so that one last attempt (LAST_ATTEMPT_BUDGET_MS) fits before
+ *   the deadline; only a server's `retryAfterMs` past the deadline, or a deadline too
+ *   close for any attempt, ends the call early with TIMEOUT (nothing was applied), with
+ *   the last error as `cause`.
  */
 import { KvError } from '@shoal/common';
 import type { KvErrorCode } from '@shoal/common';
@@ -40,6 +43,13 @@ const IMMEDIATE_RETRIES_MAX = 3;
  * clean TIMEOUT (nothing applied) into UNKNOWN_OUTCOME.
  */
 const ATTEMPT_BUDGET_MIN_MS = 10;
+/**
+ * A back-off is shortened to leave the last attempt this much of the deadline. Without it
+ * a jittered back-off drawn past the deadline ended the call early — e.g. TIMEOUT after
+ * 287 ms of a 1000 ms deadline during an election (test/sdk/faults.test.ts) — when an
+ * attempt before the deadline could have succeeded.
+ */
+const LAST_ATTEMPT_BUDGET_MS = 50;
 
 /** What the executor needs from the client. */
 export interface ExecEnv {
@@ -122,8 +132,11 @@ export async function execute<Req, Res extends WithError>(
     if (step.avoidNodeId !== undefined) avoid.add(step.avoidNodeId);
     const now = step.now && immediate < IMMEDIATE_RETRIES_MAX;
     immediate = now ? immediate + 1 : 0;
-    const delayMs = now ? 0 : Math.max(step.error.details?.retryAfterMs ?? 0, backoffMs(backoffs++, o.backoffBaseMs, o.backoffMaxMs, o.random));
-    if (delayMs + ATTEMPT_BUDGET_MIN_MS > ctx.deadline.remainingMs()) throw timedOut(ctx, step.error);
+    const retryAfterMs = step.error.details?.retryAfterMs ?? 0;
+    // The server asked for a pause the deadline does not leave room for: no attempt can succeed in time.
+    if (retryAfterMs + ATTEMPT_BUDGET_MIN_MS > ctx.deadline.remainingMs()) throw timedOut(ctx, step.error);
+    const jitteredMs = now ? 0 : backoffMs(backoffs++, o.backoffBaseMs, o.backoffMaxMs, o.random);
+    const delayMs = Math.max(retryAfterMs, Math.min(jitteredMs, Math.max(0, ctx.deadline.remainingMs() - LAST_ATTEMPT_BUDGET_MS)));
     emit(o.hooks.onRetry, { op: ctx.op, table: ctx.table, shardId: step.shardId, address: step.address, code: step.error.code, attempt: retry, delayMs });
     await sleep(delayMs, ctx.signal);
   }

@@ -13,7 +13,9 @@ export type OpName =
 
 /** One finished logical call (all its attempts), successful or not. */
 export interface CallEvent {
+  /** The public method called. */
   readonly op: OpName;
+  /** The table name the call was made on. */
   readonly table: string;
   /** Wall time of the whole call, retries and back-off included. */
   readonly durationMs: number;
@@ -25,7 +27,9 @@ export interface CallEvent {
 
 /** A retry about to happen after a failed attempt. */
 export interface RetryEvent {
+  /** The public method called. */
   readonly op: OpName;
+  /** The table name the call was made on. */
   readonly table: string;
   /** The shard the failed attempt addressed; 0 if it never got that far. */
   readonly shardId: number;
@@ -44,8 +48,11 @@ export type RouteSource = 'meta' | 'watch' | 'node';
 
 /** The cached routes of a table changed. */
 export interface RoutesEvent {
+  /** The table name. */
   readonly table: string;
+  /** The table's id at the metaserver. */
   readonly tableId: number;
+  /** Where the change came from: a metaserver load, the watch stream, or a node's rejection. */
   readonly source: RouteSource;
   /** The metaserver's route version the cache now reflects (nodes do not send one). */
   readonly routeVersion: number;

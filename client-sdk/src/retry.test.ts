@@ -20,7 +20,9 @@ const SLACK_MS = 200;
 async function timed<T>(p: Promise<T>): Promise<{ ms: number; result: T | KvError }> {
   const started = performance.now();
   try {
-    return { ms: performance.now() - started, result: await p };
+    // Await first: in an object literal `ms` would be computed before `p` settles.
+    const result = await p;
+    return { ms: performance.now() - started, result };
   } catch (e) {
     if (!(e instanceof KvError)) throw e;
     return { ms: performance.now() - started, result: e };
@@ -84,6 +86,24 @@ test('a write rejected until its deadline ends with TIMEOUT on time, and nothing
     assert.ok(c.node(1).count('Put') > 2, 'it was retried');
     c.node(1).fault = undefined;
     assert.equal(await db.table('t').get('k'), undefined);
+  } finally {
+    await db.close();
+    c.stop();
+  }
+});
+
+test('a back-off drawn past the deadline is cut short: the call still tries just before its deadline', async () => {
+  const c = await cluster();
+  // random() ≈ 1 draws the longest back-off: 2 s, past the 600 ms deadline.
+  const db = await connect(c, { backoffBaseMs: 2000, backoffMaxMs: 2000, random: () => 0.999 });
+  try {
+    const started = performance.now();
+    // Not ready until 300 ms into the call: only an attempt after that succeeds.
+    c.node(1).fault = (r) => (r.method === 'Get' && performance.now() - started < 300 ? { error: 'NOT_READY' } : undefined);
+    const { ms, result } = await timed(db.table('t').get('k', { timeoutMs: 600 }));
+    assert.equal(result, undefined, `a retry before the deadline succeeds, not ${String(result)}`);
+    assert.ok(ms >= 300 && ms <= 600 + SLACK_MS, `took ${ms} ms`);
+    assert.equal(c.node(1).count('Get'), 2, 'one retry, just before the deadline');
   } finally {
     await db.close();
     c.stop();

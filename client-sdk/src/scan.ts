@@ -37,7 +37,12 @@ interface Page {
   readonly boundary: boolean;
 }
 
-/** A running scan: iterate it with `for await`; take `cursor` to resume later. */
+/**
+ * A running scan: iterate it with `for await`; take `cursor` to resume later.
+ *
+ * @typeParam K - how keys come back: `'bytes'` (Uint8Array) or `'utf8'` (string).
+ * @typeParam V - how values come back: `'bytes'` or `'utf8'`.
+ */
 export class Scanner<K extends Encoding = 'bytes', V extends Encoding = 'bytes'> implements AsyncIterable<ScanEntry<K, V>> {
   private pos: Uint8Array | undefined;
   private stop: Uint8Array | undefined;

@@ -63,13 +63,21 @@ export interface PutResult {
   readonly applied: boolean;
 }
 
-/** The result of `put` with `returnPrevious: true`. */
+/**
+ * The result of `put` with `returnPrevious: true`.
+ *
+ * @typeParam V - how values come back: `'bytes'` (Uint8Array) or `'utf8'` (string).
+ */
 export interface PutResultWithPrevious<V extends Encoding = 'bytes'> extends PutResult {
   /** The value before the call; undefined if the key did not exist. */
   readonly previous: Decoded<V> | undefined;
 }
 
-/** Options of `compareAndSwap`. */
+/**
+ * Options of `compareAndSwap`.
+ *
+ * @typeParam V - how values come back: `'bytes'` (Uint8Array) or `'utf8'` (string).
+ */
 export interface CasOptions<V extends Encoding = 'bytes'> extends CallOptions {
   /** TTL of the new value in ms, as in `put`. */
   readonly ttlMs?: number;
@@ -77,7 +85,11 @@ export interface CasOptions<V extends Encoding = 'bytes'> extends CallOptions {
   readonly valueEncoding?: V;
 }
 
-/** The result of `compareAndSwap`. */
+/**
+ * The result of `compareAndSwap`.
+ *
+ * @typeParam V - how values come back: `'bytes'` (Uint8Array) or `'utf8'` (string).
+ */
 export interface CasResult<V extends Encoding = 'bytes'> {
   /** True if the expectation held and the new value (or deletion) was applied. */
   readonly swapped: boolean;
@@ -145,8 +157,14 @@ export type ScanOptions<K extends Encoding = 'bytes', V extends Encoding = 'byte
   readonly valueEncoding?: V;
 };
 
-/** One entry returned by a scan. */
+/**
+ * One entry returned by a scan.
+ *
+ * @typeParam K - how keys come back: `'bytes'` (Uint8Array) or `'utf8'` (string).
+ * @typeParam V - how values come back: `'bytes'` or `'utf8'`.
+ */
 export interface ScanEntry<K extends Encoding = 'bytes', V extends Encoding = 'bytes'> {
+  /** The user key (without the table/slot prefix of the storage key). */
   readonly key: Decoded<K>;
   /** Empty with `keysOnly`. */
   readonly value: Decoded<V>;
@@ -166,8 +184,11 @@ export interface DeleteRangeResult {
 
 /** What `Table.describe` reports. */
 export interface TableDescription {
+  /** The table's id at the metaserver (cursors name it). */
   readonly id: number;
+  /** The table's name. */
   readonly name: string;
+  /** Hash tables: keys spread over CRC16 slots; range tables: keys in byte order. */
   readonly partition: 'hash' | 'range';
   /** The table's default read consistency. */
   readonly readPolicy: ReadConsistency;

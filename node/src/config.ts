@@ -158,6 +158,14 @@ export const nodeConfigSchema = z.strictObject({
   ttlSweepShardsPerSecMax: z.number().int().min(1).default(200),
 
   shutdownTimeoutMs: durationMs().prefault('10s'),
+  /**
+   * FOR TESTING ONLY (chaos tests, docs/reliability.md): serve GET /failpoints on httpListen,
+   * which lets anyone who reaches that port partition this node, fail its WAL or skew its
+   * clock (node/src/failpoints.ts). Never enable on a real deployment.
+   */
+  failpointsEnabled: z.boolean().default(false),
+  /** Failpoints active from the start (needs failpointsEnabled), e.g. `wal-fsync-error` or `drop-to=2+3`. */
+  failpoints: z.string().max(1024).default(''),
 
   /** Static layout (until the metaserver drives the node): every node's address. */
   nodes: z.array(nodeAddressSchema).default([]),

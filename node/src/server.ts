@@ -21,6 +21,7 @@ import { createLogger, createRegistry, KvError, parseHostPort, startHttpServer }
 import type { Logger, Registry, RunningHttpServer } from '@shoal/common';
 import { admin, kv } from '@shoal/proto';
 import type { NodeConfig } from './config.js';
+import { Failpoints } from './failpoints.js';
 import { Engine } from './engine/index.js';
 import { DescriptorStore } from './raft/descriptor-store.js';
 import { Housekeeping } from './raft/housekeeping.js';
@@ -131,11 +132,17 @@ export class NodeServer {
     const addressOf = directory.addressOf;
     const onFatal = (e: unknown): void => this.onFatal(e);
 
+    // Chaos tests only: config failpoints, else the caller's WAL hooks (unit tests).
+    const failpoints = c.failpointsEnabled ? new Failpoints(c.failpoints) : undefined;
+    if (failpoints === undefined && c.failpoints !== '') {
+      throw new KvError('CONFIG_INVALID', 'failpoints: needs failpointsEnabled: true (testing only)', { details: { option: 'failpoints' } });
+    }
+    const walFailpoints = failpoints?.wal() ?? this.failpoints?.wal;
     this.wal = await Wal.open({
       dir: join(c.dataDir, 'wal'), segmentBytes: c.raftLogSegmentBytes, sync: c.raftLogSync, syncIntervalMs: c.raftLogSyncIntervalMs,
       entryCacheBytesMax: c.raftEntryCacheBytesMax, logger: log.child({ component: 'wal' }),
       recordBytesMax: Math.max(c.requestBytesMax, 1 << 20),
-      ...(this.failpoints?.wal === undefined ? {} : { failpoints: this.failpoints.wal }),
+      ...(walFailpoints === undefined ? {} : { failpoints: walFailpoints }),
     });
     this.engine = await Engine.open({
       dir: c.dataDir, valueLogFileBytes: c.valueLogFileBytes, valueLogGcGarbageRatio: c.valueLogGcGarbageRatio,
@@ -169,6 +176,7 @@ export class NodeServer {
       sendQueueBytesMax: Math.max(c.transportSendQueueBytesMax, grpcMessageBytesMax),
       reconnectBackoffMs: { initial: c.transportReconnectBackoffInitialMs, max: c.transportReconnectBackoffMaxMs },
       logger: log.child({ component: 'transport' }), grpcMessageBytesMax, registry: this.registry,
+      ...(failpoints === undefined ? {} : { failpoints: { dropTo: (n: number) => failpoints.dropsTo(n), dropFrom: (n: number) => failpoints.dropsFrom(n) } }),
     });
 
     const metricsSources = {
@@ -261,6 +269,7 @@ export class NodeServer {
     const httpAt = parseHostPort(c.httpListen);
     this.http = await startHttpServer({
       host: httpAt.host, port: httpAt.port, registry: this.registry, logger: log,
+      ...(failpoints === undefined ? {} : { handlers: { '/failpoints': (req, res) => failpoints.handle(req, res) } }),
       health: () => ({
         healthy: !this.failed && this.stopping === null,
         checks: {

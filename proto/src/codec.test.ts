@@ -71,6 +71,9 @@ test('kv: requests and responses round-trip, including recursive Redis replies',
   }));
   roundTrip(kv.ExecResponse, {
     error: undefined,
+    replies: [],
+    watches: [],
+    errors: [],
     reply: kv.RedisReply.create({
       type: kv.RedisReplyType.ARRAY,
       elements: [

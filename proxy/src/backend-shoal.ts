@@ -11,7 +11,11 @@
  * - KEYS, RANDOMKEY, DBSIZE, SCAN: every shard (shoal-fanout.ts).
  * - FLUSHDB: Kv.DeleteRange over every shard of the table.
  *
- * Ordering. Within one `exec` call, a command waits for every earlier command of the call
+ * Batching. Runs of consecutive commands whose keys each lie on one shard (and need no
+ * fan-out) go out as one Kv.Exec per shard and chunk (shoal-batch.ts); the rest run one
+ * by one as below, each run after the previous segment finished.
+ *
+ * Ordering. Within one segment, a command waits for every earlier command of the call
  * that shares a key with it (and keyless commands wait for all earlier ones and block all
  * later ones); commands on disjoint keys run concurrently, at most `concurrencyMax` at a
  * time. So a client's commands on one key take effect in its order, while a deep pipeline
@@ -28,6 +32,8 @@ import { dataCommandKeys, isWriteCommand } from './commands/data.js';
 import { fromKvReply } from './kv-reply.js';
 import { array, bulk, error, integer, kvErrorReply, NULL_BULK, OK } from './resp/reply.js';
 import type { Reply } from './resp/reply.js';
+import { runBatched } from './shoal-batch.js';
+import type { PlainCommand } from './shoal-batch.js';
 import { dbsizeOf, everyShard, ScanCursors, scanStep } from './shoal-fanout.js';
 
 export interface ShoalBackendOptions {
@@ -38,6 +44,10 @@ export interface ShoalBackendOptions {
   readonly concurrencyMax: number;
   /** SCAN cursors remembered (see shoal-fanout.ts). */
   readonly scanCursorsMax: number;
+  /** Commands per batched Kv.Exec (shoal-batch.ts); default 256. */
+  readonly batchCommandsMax?: number;
+  /** Argument bytes per batched Kv.Exec (a chunk closes above it); default 1 MiB. */
+  readonly batchBytesMax?: number;
   readonly random?: () => number;
 }
 
@@ -56,7 +66,8 @@ export class ShoalBackend implements Backend {
   private statsCache: { key: string; atMs: number; value: Promise<BackendStats> } | undefined;
 
   constructor(private readonly o: ShoalBackendOptions) {
-    for (const k of ['requestTimeoutMs', 'concurrencyMax', 'scanCursorsMax'] as const) {
+    for (const k of ['requestTimeoutMs', 'concurrencyMax', 'scanCursorsMax', 'batchCommandsMax', 'batchBytesMax'] as const) {
+      if (o[k] === undefined) continue;
       if (!Number.isSafeInteger(o[k]) || o[k] < 1) throw new KvError('CONFIG_INVALID', `${k} must be a positive integer`, { details: { option: k } });
     }
     this.x = o.exec;
@@ -68,6 +79,71 @@ export class ShoalBackend implements Backend {
     const resp = options?.respVersion?.() ?? 2;
     // Arguments are views into network buffers: copy before anything awaits.
     const cmds = commands.map((c) => c.map((a) => Buffer.from(a)));
+    const replies = new Array<Reply>(cmds.length);
+    // batchCommandsMax 1: no coalescing at all — every command its own Kv.Exec, run as before.
+    const coalesce = cmds.length > 1 && (this.o.batchCommandsMax ?? 256) > 1;
+    const shardOf = coalesce ? await this.plainShards(table, cmds) : cmds.map(() => undefined);
+    let i = 0;
+    while (i < cmds.length) {
+      let j = i;
+      while (j < cmds.length && shardOf[j] !== undefined) j++;
+      if (j - i >= 2) {
+        const byShard = new Map<number, PlainCommand[]>();
+        for (let k = i; k < j; k++) {
+          const args = cmds[k]!;
+          const name = args[0]!.toString('latin1').toLowerCase();
+          const c: PlainCommand = {
+            index: k, args, keys: dataCommandKeys(args) ?? [], write: isWriteCommand(name), nullArray: (name === 'lpop' || name === 'rpop') && args.length === 3,
+          };
+          let g = byShard.get(shardOf[k]!);
+          if (g === undefined) byShard.set(shardOf[k]!, g = []);
+          g.push(c);
+        }
+        const limits = { batchCommandsMax: this.o.batchCommandsMax ?? 256, batchBytesMax: this.o.batchBytesMax ?? 1 << 20, timeoutMs: this.o.requestTimeoutMs };
+        await runBatched(this.x, table, [...byShard.values()], resp, limits, replies, (c) => this.runOne(table, cmds[c.index]!, [...c.keys], resp));
+      } else {
+        j = Math.max(j, i + 1);
+        while (j < cmds.length && shardOf[j] === undefined) j++;
+        const part = await this.execEach(table, cmds.slice(i, j), resp, options);
+        part.forEach((r, k) => { replies[i + k] = r; });
+      }
+      i = j;
+    }
+    return replies;
+  }
+
+  /**
+   * Per command, the shard group holding all its keys when it may be batched (it has keys,
+   * they share a shard, and it is not fanned out), else undefined. Routing failures leave
+   * every command to the one-by-one path, which reports them per command.
+   */
+  private async plainShards(table: string, cmds: readonly Buffer[][]): Promise<(number | undefined)[]> {
+    const keysOf = cmds.map((args) => {
+      const name = args[0]!.toString('latin1').toLowerCase();
+      if (name === 'keys' || name === 'randomkey' || ((name === 'mset' || name === 'msetnx') && args.length % 2 === 0)) return [];
+      return dataCommandKeys(args) ?? [];
+    });
+    const flat = keysOf.flat();
+    if (flat.length === 0) return cmds.map(() => undefined);
+    let groups: number[][];
+    try {
+      groups = await this.x.groupByShard(table, flat, { timeoutMs: this.o.requestTimeoutMs });
+    } catch (e) {
+      if (e instanceof KvError) return cmds.map(() => undefined);
+      throw e;
+    }
+    const groupOfKey = new Array<number>(flat.length);
+    groups.forEach((g, gi) => { for (const k of g) groupOfKey[k] = gi; });
+    let at = 0;
+    return keysOf.map((keys) => {
+      const gs = new Set(keys.map((_, n) => groupOfKey[at + n]));
+      at += keys.length;
+      return keys.length > 0 && gs.size === 1 ? [...gs][0] : undefined;
+    });
+  }
+
+  /** Commands one by one, concurrent across disjoint keys (see "Ordering" above). */
+  private async execEach(table: string, cmds: readonly Buffer[][], resp: 2 | 3, options?: ExecOptions): Promise<Reply[]> {
     const replies = new Array<Reply>(cmds.length);
     const lastByKey = new Map<string, Promise<unknown>>();
     let barrier: Promise<unknown> = Promise.resolve();
@@ -172,38 +248,54 @@ export class ShoalBackend implements Backend {
     return fromKvReply(found[Math.floor(this.random() * found.length)]!);
   }
 
-  watch(_table: string, _keys: readonly Buffer[]): Promise<readonly WatchStamp[]> {
-    // The node keeps no per-key modification mark that EXEC could compare (node/src/redis
-    // README "Gaps"), and a value digest would miss an A→B→A change: refuse honestly.
-    return Promise.reject(new KvError('NOT_SUPPORTED', 'WATCH is not supported yet by the storage nodes'));
+  /**
+   * WATCH: each key's stamp from its shard leader (docs/decisions.md "WATCH"): the leader
+   * term, shard epoch, the key's revision and expiry. The token is the stamp's encoding.
+   */
+  async watch(table: string, keys: readonly Buffer[]): Promise<readonly WatchStamp[]> {
+    const own = keys.map((k) => Buffer.from(k));
+    const groups = await this.x.groupByShard(table, own, { timeoutMs: this.o.requestTimeoutMs });
+    const out = new Array<WatchStamp>(own.length);
+    await Promise.all(groups.map(async (g) => {
+      const stamps = await this.x.watch(table, g.map((i) => own[i]!), { timeoutMs: this.o.requestTimeoutMs });
+      g.forEach((i, n) => {
+        out[i] = { table, key: own[i]!, token: Buffer.from(kv.WatchStamp.encode(stamps[n]!).finish()).toString('base64') };
+      });
+    }));
+    return out;
   }
 
+  /**
+   * MULTI/EXEC: one atomic Kv.Exec on the shard of every key (the block's and the watched
+   * ones; CROSSSLOT otherwise, before anything runs). null when a watched key changed.
+   */
   async transaction(commands: readonly TransactionCommand[], watched: readonly WatchStamp[], options?: ExecOptions): Promise<readonly Reply[] | null> {
-    if (watched.length > 0) throw new KvError('NOT_SUPPORTED', 'WATCH is not supported yet by the storage nodes');
-    if (commands.length === 0) return [];
+    if (commands.length === 0 && watched.length === 0) return [];
     const resp = options?.respVersion?.() ?? 2;
-    const table = commands[0]!.table;
-    if (commands.some((c) => c.table !== table)) throw new KvError('CROSSSLOT', 'Keys in request don\'t hash to the same slot');
+    const table = commands[0]?.table ?? watched[0]!.table;
+    if (commands.some((c) => c.table !== table) || watched.some((w) => w.table !== table)) {
+      throw new KvError('CROSSSLOT', 'Keys in request don\'t hash to the same slot');
+    }
     const all = commands.map((c) => c.args.map((a) => Buffer.from(a)));
-    const keys = all.flatMap((a) => dataCommandKeys(a) ?? []);
-    if (keys.length > 0) {
-      const groups = await this.x.groupByShard(table, keys, { timeoutMs: this.o.requestTimeoutMs });
-      if (groups.length > 1) throw new KvError('CROSSSLOT', 'Keys in request don\'t hash to the same slot');
-    }
-    if (all.length > 1) {
-      // Kv.Exec carries one command; the node's executeMultiOnLeader (one batch, one
-      // proposal) is not reachable over the RPC yet. Running them one by one would not be
-      // atomic, so refuse before anything runs.
-      throw new KvError('NOT_SUPPORTED', 'MULTI with more than one data command needs a multi-command Kv.Exec (not available on the storage nodes yet)');
-    }
+    const keys = [...all.flatMap((a) => dataCommandKeys(a) ?? []), ...watched.map((w) => w.key)];
+    if (keys.length === 0) return this.keylessTransaction(table, all, resp);
+    const groups = await this.x.groupByShard(table, keys, { timeoutMs: this.o.requestTimeoutMs });
+    if (groups.length > 1) throw new KvError('CROSSSLOT', 'Keys in request don\'t hash to the same slot');
+    const stamps = watched.map((w) => kv.WatchStamp.decode(Buffer.from(w.token, 'base64')));
+    const reply = await this.x.multi(table, all, stamps, { keys, write: true, respVersion: resp, timeoutMs: this.o.requestTimeoutMs });
+    if (reply === null) return null;
+    if (reply.type !== kv.RedisReplyType.ARRAY) return all.map(() => fromKvReply(reply));
+    return reply.elements.map((r, i) => {
+      const name = all[i]?.[0]?.toString('latin1').toLowerCase();
+      return fromKvReply(r, (name === 'lpop' || name === 'rpop') && all[i]!.length === 3);
+    });
+  }
+
+  /** A block without keys (DBSIZE, KEYS…): per-shard commands; one alone runs as usual. */
+  private async keylessTransaction(table: string, all: Buffer[][], resp: 2 | 3): Promise<readonly Reply[]> {
+    if (all.length > 1) throw new KvError('CROSSSLOT', 'a MULTI block of several keyless commands spans every shard');
     const args = all[0]!;
-    const name = args[0]!.toString('latin1').toLowerCase();
-    try {
-      return [await this.single(table, name, args, dataCommandKeys(args) ?? [], resp)];
-    } catch (e) {
-      if (e instanceof KvError && e.code !== 'UNKNOWN_OUTCOME' && e.code !== 'CROSSSLOT') return [kvErrorReply(e)];
-      throw e;
-    }
+    return [await this.runOne(table, args, [], resp)];
   }
 
   dbsize(table: string): Promise<number> {

@@ -64,6 +64,13 @@ export const proxyConfigSchema = z.strictObject({
   closeTimeoutMs: durationMs().prefault('5s'),
   /** Deadline of one data command on the storage nodes, SDK retries included. */
   requestTimeoutMs: durationMs().prefault('10s'),
+  /**
+   * Most commands in one Kv.Exec when a client's pipelined commands for one shard are
+   * coalesced (shoal-batch.ts); 1 sends one Kv.Exec per command (no coalescing).
+   */
+  backendExecBatchCommandsMax: z.number().int().min(1).default(256),
+  /** Argument bytes above which a coalesced Kv.Exec closes (the next commands go in another). */
+  backendExecBatchBytesMax: byteSize().prefault('1MiB'),
   /** Commands of one client's backend batch that run at once (on disjoint keys; see backend-shoal.ts). */
   backendConcurrencyMax: z.number().int().min(1).default(64),
   /** SCAN cursors one proxy remembers; older ones answer `ERR invalid cursor`. */

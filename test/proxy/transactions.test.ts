@@ -1,7 +1,8 @@
-// Goal: MULTI/EXEC, SELECT, FLUSHDB/FLUSHALL, INFO keyspace and shutdown through `shoal proxy`
-// on a real cluster: a one-command transaction runs atomically on its shard; what cannot be
-// atomic is refused before anything runs (CROSSSLOT across shards; several commands and WATCH
-// until Kv.Exec carries a command list); SIGTERM closes the proxy cleanly.
+// Goal: MULTI/EXEC/WATCH, pipelined batches, SELECT, FLUSHDB/FLUSHALL, INFO keyspace and
+// shutdown through `shoal proxy` on a real cluster: a transaction on one shard is atomic (no
+// reader sees half of it), WATCH aborts EXEC exactly when a watched key was written (not for
+// other keys), what cannot be atomic is refused with CROSSSLOT before anything runs, a deep
+// pipeline batched per shard keeps per-key order; SIGTERM closes the proxy cleanly.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Redis } from 'ioredis';
@@ -33,10 +34,90 @@ test('MULTI across shards is refused with CROSSSLOT before anything runs', async
   assert.deepEqual(await r.mget(A, B), [null, null]);
 });
 
-test('several data commands on one shard, and WATCH: refused until Kv.Exec carries a command list', async () => {
-  await assert.rejects(r.multi().set('{m}a', '1').incr('{m}b').exec(), /ERR MULTI with more than one data command needs a multi-command Kv.Exec/);
-  assert.equal(await r.exists('{m}a', '{m}b'), 0);
-  await assert.rejects(r.watch('{m}a'), /ERR WATCH is not supported yet/);
+test('several data commands on one shard run as one atomic block', async () => {
+  await r.del('{m}a', '{m}b');
+  assert.deepEqual(await r.multi().set('{m}a', '1').incr('{m}b').get('{m}a').hset('{m}h', 'f', 'v').exec(),
+    [[null, 'OK'], [null, 1], [null, '1'], [null, 1]]);
+  // Two writers bump x and y together; a reader's MULTI GET x GET y never sees them apart.
+  await r.mset('{m}x', '0', '{m}y', '0');
+  const w1 = env.redis();
+  const w2 = env.redis();
+  const rounds = 40;
+  const writer = async (c: Redis): Promise<void> => {
+    for (let i = 0; i < rounds; i++) await c.multi().incr('{m}x').incr('{m}y').exec();
+  };
+  let reads = 0;
+  const reader = async (): Promise<void> => {
+    for (let i = 0; i < rounds; i++) {
+      const res = await r.multi().get('{m}x').get('{m}y').exec();
+      assert.equal(res?.[0]?.[1], res?.[1]?.[1], 'a transaction was seen half applied');
+      reads++;
+    }
+  };
+  await Promise.all([writer(w1), writer(w2), reader()]);
+  assert.equal(reads, rounds);
+  assert.deepEqual(await r.mget('{m}x', '{m}y'), [String(2 * rounds), String(2 * rounds)]);
+  w1.disconnect();
+  w2.disconnect();
+});
+
+test('WATCH: a write by another client between WATCH and EXEC aborts the transaction', async () => {
+  const other = env.redis();
+  await r.set('{w}k', '1');
+  assert.equal(await r.watch('{w}k'), 'OK');
+  const seen = await r.get('{w}k');
+  assert.equal(await other.set('{w}k', '2'), 'OK');
+  assert.equal(await r.multi().set('{w}k', String(Number(seen) + 10)).exec(), null);
+  assert.equal(await r.get('{w}k'), '2');
+  // After the abort the watch is gone: the next transaction runs.
+  assert.deepEqual(await r.multi().set('{w}k', '3').exec(), [[null, 'OK']]);
+  // A plain KV-style overwrite through another command family counts too (DEL, HSET).
+  assert.equal(await r.watch('{w}k'), 'OK');
+  assert.equal(await other.del('{w}k'), 1);
+  assert.equal(await r.multi().get('{w}k').exec(), null);
+  other.disconnect();
+});
+
+test('WATCH: writes to other keys (same shard) do not abort; UNWATCH forgets', async () => {
+  const other = env.redis();
+  await r.set('{w}k', '1');
+  assert.equal(await r.watch('{w}k'), 'OK');
+  assert.equal(await other.set('{w}other', 'x'), 'OK');
+  assert.equal(await other.get('{w}k'), '1');
+  assert.deepEqual(await r.multi().incr('{w}k').exec(), [[null, 2]]);
+  assert.equal(await r.watch('{w}k'), 'OK');
+  assert.equal(await other.set('{w}k', '9'), 'OK');
+  assert.equal(await r.unwatch(), 'OK');
+  assert.deepEqual(await r.multi().incr('{w}k').exec(), [[null, 10]]);
+  other.disconnect();
+});
+
+test('a deep pipeline over keys on both shards is batched and keeps per-key order', async () => {
+  const keys = Array.from({ length: 20 }, (_, i) => `pk${i}`);
+  await r.del(...keys);
+  const p = r.pipeline();
+  const expected: unknown[] = [];
+  for (let round = 1; round <= 50; round++) {
+    for (const k of keys) {
+      p.incr(k);
+      expected.push([null, round]);
+      if (round % 10 === 0) {
+        p.get(k);
+        expected.push([null, String(round)]);
+      }
+    }
+  }
+  p.mget(A, B);
+  expected.push([null, [null, null]]);
+  await r.del(A, B);
+  const execs = async (): Promise<number> =>
+    (await env.cluster.metric(1, 'shoal_kv_requests_total', 'method="Exec"')) + (await env.cluster.metric(2, 'shoal_kv_requests_total', 'method="Exec"'));
+  const before = await execs();
+  assert.deepEqual(await p.exec(), expected);
+  const sent = (await execs()) - before;
+  assert.ok(sent > 0, 'the metric counts Exec calls');
+  // 1,101 commands; coalesced per shard they take a few dozen Kv.Exec calls, not one each.
+  assert.ok(sent < expected.length / 4, `${sent} Kv.Exec calls for ${expected.length} pipelined commands`);
 });
 
 test('SELECT maps db indexes to tables; a db whose table does not exist answers an error', async () => {

@@ -186,6 +186,19 @@ test('reports led shards promptly, runs an operator once and reports it, obeys D
     fake.pendingCommands = [meta.NodeCommand.create({ type: meta.NodeCommandType.DESTROY_REPLICA, shardId: 41, peerId: 411 })];
     await waitFor('the joiner to be destroyed', 10_000, () => server.dynamic!.counts.destroyed === 1);
     assert.equal(server.replicas.replica(41), undefined);
+
+    // A joiner that never joined (its add-learner failed) gives way to a later joiner of the
+    // same shard the descriptor lists instead; one that the descriptor still lists does not.
+    const orphan = common.ShardDescriptor.create({ ...joiner, id: 42, replicas: [common.Replica.create({ nodeId: 9, peerId: 420 }), common.Replica.create({ nodeId: me, peerId: 421 })] });
+    assert.equal((await unaryAdmin(client.createReplica.bind(client), admin.CreateReplicaRequest.create({ shard: orphan, peerId: 421, bootstrap: false }))).error, undefined);
+    const kept = await unaryAdmin(client.createReplica.bind(client), admin.CreateReplicaRequest.create({
+      shard: { ...orphan, replicas: [...orphan.replicas, common.Replica.create({ nodeId: me, peerId: 423 })] }, peerId: 423, bootstrap: false,
+    }));
+    assert.equal(kept.error?.code, 'ALREADY_EXISTS', 'a joiner the descriptor lists is kept');
+    const next = common.ShardDescriptor.create({ ...orphan, replicas: [common.Replica.create({ nodeId: 9, peerId: 420 }), common.Replica.create({ nodeId: me, peerId: 422 })] });
+    const replaced = await unaryAdmin(client.createReplica.bind(client), admin.CreateReplicaRequest.create({ shard: next, peerId: 422, bootstrap: false }));
+    assert.equal(replaced.error, undefined, `CreateReplica after an orphan: ${replaced.error?.message}`);
+    assert.equal(server.replicas.replica(42)?.peerId, 422);
   } finally {
     client.close();
     await server.stop();

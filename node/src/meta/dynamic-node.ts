@@ -5,7 +5,8 @@
  * with operators (shard-heartbeat.ts, operators.ts), the node address directory's reloads,
  * and the NodeAdmin.CreateReplica preparation: before AdminService creates a replica, the
  * addresses of every node the descriptor names and the table's options (Meta.GetTable,
- * persisted by the engine) are fetched if this node does not know them yet.
+ * persisted by the engine) are fetched if this node does not know them yet, and an
+ * earlier joiner of the shard that never joined (a failed add-learner) is removed.
  *
  * Stop: timers and the directory's reloads end, the client closes (calls in flight fail
  * CANCELLED), then the loops are awaited. Operators already running finish or fail on their own.
@@ -15,6 +16,7 @@ import type { Logger } from '@shoal/common';
 import { admin, meta } from '@shoal/proto';
 import type { NodeConfig } from '../config.js';
 import type { TableInfoLike } from '../raft/replica-manager.js';
+import { shardStatus } from '../service/admin-service.js';
 import type { Replica } from '../raft/replica.js';
 import type { NodeIdentity } from './identity.js';
 import type { MetaClient } from './meta-client.js';
@@ -67,6 +69,13 @@ export class DynamicNode {
     this.executor = new OperatorExecutor({
       admin: o.admin, ensureKnown: (ids) => o.directory.ensureKnown(ids), historyMax: o.config.operatorHistoryMax,
       logger: log.child({ component: 'operators' }), onStateChange: (shardId) => this.shardHeartbeats.markDirty(shardId),
+      // Past raft's own give-up (one election timeout) with room for the TimeoutNow's election.
+      transferRetryMs: 2 * o.config.raftTickIntervalMs * o.config.raftElectionTimeoutTicks,
+      transferTargetActive: (shardId, peerId) => {
+        const r = o.replicas.replica(shardId);
+        return r !== undefined && r.isLeader && shardStatus(r).progress.some(
+          (p) => p.peerId === peerId && p.recentActive && p.state === meta.ProgressState.REPLICATE);
+      },
     });
     this.shardHeartbeats = new ShardHeartbeats({
       client: o.client, replicas: o.replicas, stats: new ShardStatsSource(o.engine), executor: this.executor,
@@ -110,6 +119,7 @@ export class DynamicNode {
   async prepareCreate(req: admin.CreateReplicaRequest): Promise<void> {
     const shard = req.shard;
     if (shard === undefined) return;
+    await this.removeOrphanJoiner(req);
     await this.o.directory.ensureKnown(shard.replicas.map((r) => r.nodeId));
     if (this.o.engine.table(shard.tableId) !== undefined) return;
     const res = await this.o.client.call(meta.MetaService.getTable, meta.GetTableRequest.create({ id: shard.tableId }));
@@ -121,6 +131,23 @@ export class DynamicNode {
       valueSeparationThresholdBytes: opts.valueSeparationThresholdBytes, defaultTtlMs: opts.defaultTtlMs,
     });
     this.log.info({ tableId: t.id, name: t.name }, 'table options loaded from the metaserver');
+  }
+
+  /**
+   * A replica of the shard already here under another peer id, which the new descriptor
+   * does not list and which never joined its group (applied nothing, knows no
+   * configuration): the joiner of an add-learner step that failed before the leader added
+   * it. The metaserver never recorded it, so nobody destroys it, and it would refuse every
+   * later replica of the shard on this node (ALREADY_EXISTS). It holds no data: removed.
+   */
+  private async removeOrphanJoiner(req: admin.CreateReplicaRequest): Promise<void> {
+    const shard = req.shard;
+    const r = shard === undefined || req.bootstrap ? undefined : this.o.replicas.replica(shard.id);
+    if (r === undefined || r.peerId === req.peerId || shard!.replicas.some((x) => x.peerId === r.peerId)) return;
+    const cs = r.confState;
+    if (r.isLeader || r.appliedIndex > 0 || cs.voters.length + cs.learners.length + cs.votersOutgoing.length > 0) return;
+    await this.o.removeReplica(r.shardId, r.peerId, true);
+    this.log.warn({ shardId: r.shardId, peerId: r.peerId, newPeerId: req.peerId }, 'removed a joiner that never joined its group, for a new replica of the shard');
   }
 
   private scheduleNodeHeartbeat(delayMs: number): void {

@@ -8,6 +8,7 @@ import { credentials } from '@grpc/grpc-js';
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { KvError } from '@shoal/common';
 import type { Registry } from '@shoal/common';
+import { MessageType } from '@shoal/raft-ts';
 import type { Message } from '@shoal/raft-ts';
 import type { TransportMetricsHooks } from './transport-metrics.js';
 
@@ -52,6 +53,15 @@ export interface OutgoingSnapshotHeader {
   readonly totalBytes?: number;
 }
 
+/**
+ * Whether a message agrees with its envelope's peers. The one message whose `from` is not
+ * its sender is a MsgTransferLeader a follower forwards to its leader: as in etcd, it
+ * keeps the transferee in `from` (raft-ts raft-step-follower.ts), so only `to` must match.
+ */
+export function envelopeMatches(fromPeer: number, toPeer: number, message: Message): boolean {
+  return message.to === toPeer && (message.from === fromPeer || message.type === MessageType.TransferLeader);
+}
+
 /** Test and chaos hooks. Never set in production. */
 export interface TransportFailpoints {
   /**
@@ -59,6 +69,10 @@ export interface TransportFailpoints {
    * whatever it returns is what goes on the wire (return a modified copy to corrupt).
    */
   readonly snapshotChunk?: (data: Uint8Array, index: number) => Uint8Array;
+  /** True: Raft messages and snapshots to this node are dropped before they are queued (a partition). */
+  readonly dropTo?: (toNodeId: number) => boolean;
+  /** True: Raft messages received from this node are dropped before delivery (with dropTo: a full cut). */
+  readonly dropFrom?: (fromNodeId: number) => boolean;
 }
 
 export interface TransportOptions {

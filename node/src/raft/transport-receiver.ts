@@ -19,6 +19,7 @@ import { fromProtoMessage } from './raft-codec.js';
 import type { Decoded } from './transport-grpc.js';
 import { statusFromKvError } from './transport-grpc.js';
 import type { RejectReason, TransportMetrics } from './transport-metrics.js';
+import { envelopeMatches } from './transport-options.js';
 import type { IncomingRaftMessage, ResolvedTransportOptions } from './transport-options.js';
 
 export type RaftServerCall = ServerDuplexStream<Decoded<raft.RaftMessageBatch>, raft.RaftBatchAck>;
@@ -132,7 +133,7 @@ export class RaftStreamReceiver {
       for (const env of batch.messages) {
         if (env.message === undefined) throw new KvError('PROTOCOL_ERROR', `envelope for shard ${env.shardId} has no message`);
         const message = fromProtoMessage(env.message);
-        if (message.to !== env.toPeer || message.from !== env.fromPeer) {
+        if (!envelopeMatches(env.fromPeer, env.toPeer, message)) {
           throw new KvError('PROTOCOL_ERROR', `envelope peers ${env.fromPeer}→${env.toPeer} disagree with message ${message.from}→${message.to}`);
         }
         out.push({ shardId: env.shardId, fromPeer: env.fromPeer, toPeer: env.toPeer, message, fromNodeId: batch.fromNodeId });
@@ -155,6 +156,9 @@ export class RaftStreamReceiver {
    * raft retransmits); anything else is a bug and propagates (crashes the process).
    */
   private deliver(messages: readonly IncomingRaftMessage[]): void {
+    const dropFrom = this.opts.failpoints.dropFrom;
+    const from = messages[0]?.fromNodeId;
+    if (dropFrom !== undefined && from !== undefined && dropFrom(from)) return;
     try {
       this.opts.onMessages(messages);
     } catch (e) {

@@ -24,7 +24,7 @@
  */
 import type { Client, Server } from '@grpc/grpc-js';
 import { Client as GrpcClient } from '@grpc/grpc-js';
-import { assert } from '@shoal/common';
+import { assert, KvError } from '@shoal/common';
 import type { Message } from '@shoal/raft-ts';
 import { envelopeEncodedBytesMax, toProtoMessage } from './raft-codec.js';
 import { TokenBucket } from '../rate-limiter.js';
@@ -36,7 +36,7 @@ import { RAFT_TRANSPORT_SERVER_DEFINITION } from './transport-grpc.js';
 import { TransportMetrics } from './transport-metrics.js';
 import type { PeerTransportStats } from './transport-metrics.js';
 import { PeerSender } from './transport-peer.js';
-import { clientChannelOptions, resolveTransportOptions } from './transport-options.js';
+import { clientChannelOptions, envelopeMatches, resolveTransportOptions } from './transport-options.js';
 import type { OutgoingSnapshotHeader, ResolvedTransportOptions, TransportOptions } from './transport-options.js';
 import { RaftStreamReceiver } from './transport-receiver.js';
 import type { RaftServerCall } from './transport-receiver.js';
@@ -83,7 +83,8 @@ export class RaftTransport {
    */
   send(toNodeId: number, shardId: number, fromPeer: number, toPeer: number, message: Message): void {
     assert(toNodeId !== this.opts.nodeId, () => `send to self (node ${toNodeId}, shard ${shardId})`);
-    assert(message.to === toPeer && message.from === fromPeer, () => `envelope peers ${fromPeer}→${toPeer} disagree with message ${message.from}→${message.to}`);
+    assert(envelopeMatches(fromPeer, toPeer, message), () => `envelope peers ${fromPeer}→${toPeer} disagree with message ${message.from}→${message.to}`);
+    if (this.opts.failpoints.dropTo?.(toNodeId) === true) return;
     const envelope = { shardId, fromPeer, toPeer, shardEpoch: undefined, message: toProtoMessage(message) };
     this.peer(toNodeId).enqueue({ envelope, bytes: envelopeEncodedBytesMax(message) });
   }
@@ -94,6 +95,9 @@ export class RaftTransport {
    */
   sendSnapshot(toNodeId: number, header: OutgoingSnapshotHeader, chunks: AsyncIterable<Uint8Array>): Promise<SnapshotSendResult> {
     assert(toNodeId !== this.opts.nodeId, 'snapshot to self');
+    if (this.opts.failpoints.dropTo?.(toNodeId) === true) {
+      return Promise.resolve({ ok: false, error: new KvError('UNAVAILABLE', `failpoint drop-to=${toNodeId}: snapshot not sent`) });
+    }
     const ctx = {
       opts: this.opts,
       metrics: this.metrics,

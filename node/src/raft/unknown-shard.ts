@@ -82,14 +82,16 @@ export class UnknownShards {
       this.stats.ignored++;
       return;
     }
+    // The rate limit comes before the host's lookup, which walks every local shard.
+    if (this.refill() < 1) {
+      this.stats.rateLimited++;
+      return;
+    }
     if (this.host.lookup(env.shardId, env.toPeer) === 'known') {
       this.stats.ignored++;
       return;
     }
-    if (!this.takeToken()) {
-      this.stats.rateLimited++;
-      return;
-    }
+    this.tokens--;
     this.o.transport.send(from, env.shardId, env.toPeer, env.fromPeer, answerAsEmpty(m));
     this.stats.answered++;
     if (this.logged.size >= LOGGED_SHARDS_MAX) this.logged.clear();
@@ -110,7 +112,12 @@ export class UnknownShards {
     if (host === undefined || header.message.type !== MessageType.Snap || snap === null) {
       throw new KvError('SHARD_NOT_FOUND', `no replica ${header.toPeer} of shard ${header.shardId} here`);
     }
-    const { descriptor } = decodeSnapshotData(snap.data);
+    let descriptor: ShardDescriptor;
+    try {
+      descriptor = decodeSnapshotData(snap.data).descriptor;
+    } catch (e) {
+      throw new KvError('CORRUPTION', `snapshot for shard ${header.shardId} carries an undecodable descriptor`, { cause: e });
+    }
     if (descriptor.id !== header.shardId) {
       throw new KvError('INVALID_ARGUMENT', `snapshot for shard ${header.shardId} carries the descriptor of shard ${descriptor.id}`);
     }
@@ -132,14 +139,13 @@ export class UnknownShards {
     }
   }
 
-  private takeToken(): boolean {
+  /** Adds the tokens earned since the last call; returns how many there are. */
+  private refill(): number {
     const now = this.nowMs();
     const elapsedMs = Math.max(0, now - this.refilledAtMs);
     this.refilledAtMs = now;
     this.tokens = Math.min(UNKNOWN_SHARD_ANSWERS_PER_SEC_MAX, this.tokens + (elapsedMs * UNKNOWN_SHARD_ANSWERS_PER_SEC_MAX) / 1000);
-    if (this.tokens < 1) return false;
-    this.tokens--;
-    return true;
+    return this.tokens;
   }
 }
 
@@ -156,7 +162,7 @@ function fromLeaderNeedingAnswer(m: Message): boolean {
 }
 
 /** What raft-ts's follower with an empty log and no membership answers (raft-step-follower.ts). */
-export function answerAsEmpty(m: Message): Message {
+function answerAsEmpty(m: Message): Message {
   const base = {
     to: m.from, from: m.to as PeerId, term: m.term, logTerm: 0 as Term, index: 0 as never, entries: [], commit: 0 as never,
     snapshot: null, reject: false, rejectHint: 0 as never, context: new Uint8Array(0),

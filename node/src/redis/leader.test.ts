@@ -129,3 +129,33 @@ test('MULTI over deletes and range deletes reads through its own writes', async 
   assert.deepEqual(await h.v('LRANGE', 'l', '0', '-1'), ['2', '3', '6']);
   assert.deepEqual(await h.v('HGETALL', 'h'), ['b', '2']);
 });
+
+test('MULTI with WATCH: the check runs under the watched keys\' latches; false aborts with a null array and writes nothing', async () => {
+  const h = new Harness();
+  const noted: string[] = [];
+  const host = new FakeRaft(h);
+  const hostWithMarks: LeaderHost = {
+    now: () => host.now(), openView: () => host.openView(), propose: (w, s) => host.propose(w, s), readBarrier: () => host.readBarrier(),
+    noteWrites: (keys) => { noted.push(...keys.map((k) => Buffer.from(k).toString('hex'))); },
+  };
+  const latches = new LatchManager();
+  const codec = new KeyCodec(h.shard);
+  const watchedKey = toArg('w');
+  let held = false;
+  const check = (ok: boolean) => ({
+    keys: [watchedKey],
+    unchanged: () => {
+      held = latches.tryAcquire([codec.dataKey(watchedKey)]) === undefined;
+      return ok;
+    },
+  });
+  const aborted = await executeMultiOnLeader(h.exec, latches, hostWithMarks, { shard: h.shard }, [['SET', 'x', '1']].map((c) => c.map(toArg)), check(false));
+  assert.deepEqual(plain(toProtoReply(aborted, 2)), null);
+  assert.ok(held, 'the watched key is latched during the check');
+  assert.equal(host.proposals, 0);
+  assert.equal(await h.v('GET', 'x'), null);
+  const ran = await executeMultiOnLeader(h.exec, latches, hostWithMarks, { shard: h.shard }, [['SET', 'x', '1']].map((c) => c.map(toArg)), check(true));
+  assert.deepEqual(plain(toProtoReply(ran, 2)), ['+OK']);
+  assert.equal(host.proposals, 1);
+  assert.deepEqual(noted, [Buffer.from(codec.dataKey(toArg('x'))).toString('hex')], 'only the written key is marked, not the watched one');
+});

@@ -16,7 +16,7 @@ import { KeyCodec } from './encoding.js';
 import type { ClosableView } from './engine-view.js';
 import type { RedisExecutor } from './executor.js';
 import type { LatchManager } from './latches.js';
-import { error } from './reply.js';
+import { error, NULL_ARRAY } from './reply.js';
 import type { Reply } from './reply.js';
 import type { ExecContext, RawWrite, ReadView } from './view.js';
 
@@ -34,6 +34,21 @@ export interface LeaderHost {
   propose(writes: readonly RawWrite[], stampMs: number): Promise<void>;
   /** The linearizable-read check (lease or ReadIndex, then applied ≥ read index). */
   readBarrier(): Promise<void>;
+  /**
+   * Called under the latches just before the writes of a command whose keys are these
+   * data keys are proposed (WATCH marks, watch-revisions.ts); optional.
+   */
+  noteWrites?(dataKeys: readonly Uint8Array[]): void;
+}
+
+/**
+ * WATCH at EXEC: the watched keys are latched with the block's keys, and `unchanged` is
+ * asked under those latches (after the stamp is taken) whether every stamp still holds.
+ * false → the block does not run and EXEC answers a null array.
+ */
+export interface WatchCheck {
+  readonly keys: readonly Uint8Array[];
+  unchanged(view: ReadView, stampMs: number): boolean | Promise<boolean>;
 }
 
 export interface LeaderRequest {
@@ -53,27 +68,40 @@ export async function executeOnLeader(
   return run(executor, latches, host, req, info.write, info.keys, (ctx, view) => executor.execute(ctx, args, view));
 }
 
+/** Whether a command writes, and its keys (as `describe`); undefined for an unknown command. */
+export function commandKeys(executor: RedisExecutor, args: readonly Uint8Array[]): { write: boolean; keys: readonly Uint8Array[] } | undefined {
+  const info = executor.describe(args);
+  return info.ok ? { write: info.write, keys: info.keys } : undefined;
+}
+
 /**
  * A MULTI/EXEC block on one shard: one batch, one proposal. A command that is unknown or
  * has the wrong arity aborts the whole block, as Redis does at EXEC after a queueing error.
  */
 export async function executeMultiOnLeader(
   executor: RedisExecutor, latches: LatchManager, host: LeaderHost, req: LeaderRequest, commands: readonly (readonly Uint8Array[])[],
+  watch?: WatchCheck,
 ): Promise<Reply> {
-  const keys: Uint8Array[] = [];
-  let write = false;
+  const keys: Uint8Array[] = [...(watch?.keys ?? [])];
+  // A watched block latches even when it only reads: the stamps are compared under latches.
+  let write = watch !== undefined && watch.keys.length > 0;
   for (const args of commands) {
     const info = executor.describe(args);
     if (!info.ok) return error('EXECABORT Transaction discarded because of previous errors.');
     keys.push(...info.keys);
     write ||= info.write;
   }
-  return run(executor, latches, host, req, write, keys, (ctx, view) => executor.executeMulti(ctx, commands, view));
+  const watchKeys = watch?.keys.length ?? 0;
+  return run(executor, latches, host, req, write, keys, async (ctx, view) => {
+    if (watch !== undefined && !(await watch.unchanged(view, ctx.nowMs))) return { reply: NULL_ARRAY, writes: [] };
+    return executor.executeMulti(ctx, commands, view);
+  }, watchKeys);
 }
 
 async function run(
   executor: RedisExecutor, latches: LatchManager, host: LeaderHost, req: LeaderRequest, write: boolean,
   keys: readonly Uint8Array[], exec: (ctx: ExecContext, view: ReadView) => Promise<{ reply: Reply; writes: readonly RawWrite[] }>,
+  unwrittenKeys = 0,
 ): Promise<Reply> {
   const ctxOf = (nowMs: number): ExecContext => ({
     shard: req.shard, nowMs, defaultTtlMs: req.defaultTtlMs, respVersion: req.respVersion,
@@ -84,13 +112,19 @@ async function run(
     return (await withView(host, (v) => exec(ctxOf(stamp), v))).reply;
   }
   const codec = new KeyCodec(req.shard);
-  const guard = await latches.acquire(keys.map((k) => codec.dataKey(k)), req.signal);
+  const dataKeys = keys.map((k) => codec.dataKey(k));
+  const guard = await latches.acquire(dataKeys, req.signal);
   try {
     const stamp = host.now();
     const r = await withView(host, (v) => exec(ctxOf(stamp), v));
     // A write command that changed nothing answered from a read: it needs the read check.
-    if (r.writes.length > 0) await host.propose(r.writes, stamp);
-    else await host.readBarrier();
+    if (r.writes.length > 0) {
+      // The first `unwrittenKeys` keys are only watched (latched, not written).
+      host.noteWrites?.(dataKeys.slice(unwrittenKeys));
+      await host.propose(r.writes, stamp);
+    } else {
+      await host.readBarrier();
+    }
     return r.reply;
   } finally {
     guard.release();

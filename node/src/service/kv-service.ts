@@ -9,7 +9,7 @@
  * decisions), propose one RaftCommand and answer with the engine's apply result (latches
  * released after it). A write whose deadline passes after it was proposed answers
  * UNKNOWN_OUTCOME (it may still apply); before, TIMEOUT.
- * Exec: one Redis command on the shard leader through redis/leader.ts (see `exec`).
+ * Exec: Redis commands on the shard leader, delegated to exec-service.ts.
  *
  * Every outcome is a response with `error` set or absent (errors.ts); gRPC status codes
  * are left to transport failures (e.g. a request above requestBytesMax is refused by gRPC
@@ -19,13 +19,12 @@ import type { handleUnaryCall, sendUnaryData, ServerUnaryCall } from '@grpc/grpc
 import { KvError } from '@shoal/common';
 import type { KeyRange, Logger, PartitionScheme, Result } from '@shoal/common';
 import { command, common, kv } from '@shoal/proto';
-import type { NodeMetrics } from './metrics.js';
+import type { NodeMetrics, ReadConsistencyName } from './metrics.js';
 import type { Scheduler } from '../raft/scheduler.js';
-import type { Replica } from '../raft/replica.js';
-import {
-  EngineReadView, executeOnLeader, KeyCodec, LatchManager, RedisExecutor, toProtoReply, toRawBatchCommand,
-} from '../redis/index.js';
-import type { EngineRawAccess, LatchGuard, LeaderHost, RawWrite, ShardInfo } from '../redis/index.js';
+import { KeyCodec, LatchManager, RedisExecutor, WatchRevisions } from '../redis/index.js';
+import type { EngineRawAccess, LatchGuard, ShardInfo } from '../redis/index.js';
+import type { SubkeySweepLoop } from '../redis/sweep-loop.js';
+import { ExecService } from './exec-service.js';
 import { asKvError, errorDetail, withShard } from './errors.js';
 import { KvRouting, shardRange } from './kv-routing.js';
 import type { KvLimits, Routed, TableLookup } from './kv-routing.js';
@@ -59,6 +58,13 @@ export interface KvServiceOptions {
   readonly logger: Logger;
 }
 
+/** Label values of kv_reads_served_total per wire consistency (the gate refused any other). */
+const CONSISTENCY_NAMES: ReadonlyMap<common.ReadConsistency, ReadConsistencyName> = new Map([
+  [common.ReadConsistency.LINEARIZABLE, 'linearizable'],
+  [common.ReadConsistency.FOLLOWER, 'follower'],
+  [common.ReadConsistency.STALE, 'stale'],
+]);
+
 type Op = NonNullable<command.RaftCommand['op']>;
 
 export class KvService {
@@ -73,14 +79,30 @@ export class KvService {
    * SERVER_BUSY rather than queueing without bound.
    */
   readonly latches: LatchManager;
-  private readonly executor: RedisExecutor;
+  /** WATCH marks: every keyed write touches its keys under their latches (redis/watch-revisions.ts). */
+  readonly revisions = new WatchRevisions();
+  private readonly execs: ExecService;
+  readonly subkeySweeper: SubkeySweepLoop;
 
   constructor(private readonly o: KvServiceOptions) {
     this.latches = new LatchManager({ queuePerKeyMax: Math.min(1000, o.scheduler.pendingProposalsPerShardMax) });
     this.scheduler = o.scheduler;
     this.engine = o.engine;
     this.routing = new KvRouting(o.scheduler, o.engine, o.limits, o.metrics);
-    this.executor = new RedisExecutor({ limits: { keyBytesMax: o.limits.keyBytesMax, stringBytesMax: o.limits.valueBytesMax } });
+    this.execs = new ExecService({
+      scheduler: this.scheduler, engine: this.engine, routing: this.routing, latches: this.latches, revisions: this.revisions,
+      executor: new RedisExecutor({ limits: { keyBytesMax: o.limits.keyBytesMax, stringBytesMax: o.limits.valueBytesMax } }),
+      gate: (rt, header) => this.gate(rt, header),
+      decorate: (rt, e) => this.decorate(rt, e),
+      proposeCommand: (rt, cmd) => this.proposeCommand(rt, cmd),
+      commandHeader: (rt, header, nowMs) => this.commandHeader(rt, header, nowMs),
+      shardInfo: (rt) => this.shardInfo(rt),
+    });
+    // Old collection versions' subkeys, deleted in the background on the shards this node
+    // leads (bounded per interval, through Raft). Its timer does not hold the process;
+    // a node shutting down should call subkeySweeper.stop() before stopping the scheduler.
+    this.subkeySweeper = this.execs.subkeySweeper(undefined, (shardId, e) => o.logger.debug({ err: e, shardId }, 'subkey sweep step failed'));
+    this.subkeySweeper.start();
   }
 
   /** Handlers for `server.addService(kv.KvService, ...)`. */
@@ -106,6 +128,7 @@ export class KvService {
     this.routing.checkKey(rt, req.key);
     await this.gate(rt, req.header!);
     const res = await this.engine.get(rt.r.shardId, req.key, Date.now());
+    this.countServed(rt, req.header!);
     return kv.GetResponse.create({ found: res.found, value: res.value, expireAtUnixMs: res.expireAtUnixMs });
   }
 
@@ -115,6 +138,7 @@ export class KvService {
     req.keys.forEach((k, i) => this.routing.checkKey(rt, k, `keys[${i}]`));
     await this.gate(rt, req.header!);
     const results = await this.engine.batchGet(rt.r.shardId, req.keys, Date.now());
+    this.countServed(rt, req.header!);
     return kv.BatchGetResponse.create({
       results: results.map((g) => kv.GetResult.create({ found: g.found, value: g.value, expireAtUnixMs: g.expireAtUnixMs })),
     });
@@ -128,7 +152,21 @@ export class KvService {
     const page = await this.engine.scan(rt.r.shardId, {
       startKey: req.startKey, endKey: req.endKey, limit: this.routing.scanLimit(req.limit), reverse: req.reverse, keysOnly: req.keysOnly,
     }, Date.now());
+    this.countServed(rt, req.header!);
     return kv.ScanResponse.create({ pairs: page.pairs, more: page.more, nextKey: page.nextKey });
+  }
+
+  /**
+   * kv_reads_served_total: one per answered read, labelled with the replica's role at the
+   * time, so a test (or an operator) can see that follower and stale reads reach followers
+   * and linearizable ones only leaders.
+   */
+  private countServed(rt: Routed, header: kv.RequestHeader): void {
+    const m = this.o.metrics;
+    if (m === undefined) return;
+    const consistency = CONSISTENCY_NAMES.get(header.consistency);
+    if (consistency === undefined) return;
+    m.readsServed.inc({ consistency, role: rt.r.isLeader ? 'leader' : 'follower' });
   }
 
   private async gate(rt: Routed, header: kv.RequestHeader): Promise<void> {
@@ -218,6 +256,9 @@ export class KvService {
   private async write(rt: Routed, header: kv.RequestHeader, keys: readonly Uint8Array[], build: (nowMs: number) => Op): Promise<unknown> {
     this.routing.requireLeader(rt);
     const guard = keys.length === 0 ? undefined : await this.acquireLatches(rt, keys);
+    // WATCH marks, before proposing (under the latches; a keyless DeleteRange marks the
+    // whole shard before and after, see watch-revisions.ts).
+    this.noteWrite(rt, keys);
     try {
       const nowMs = Date.now();
       const op = build(nowMs);
@@ -226,8 +267,14 @@ export class KvService {
       if (!outcome.ok) throw this.decorate(rt, outcome.error);
       return outcome.value.response;
     } finally {
+      if (keys.length === 0) this.noteWrite(rt, keys);
       guard?.release();
     }
+  }
+
+  private noteWrite(rt: Routed, keys: readonly Uint8Array[]): void {
+    if (keys.length === 0) this.revisions.touchShard(rt.r.shardId);
+    else this.revisions.touch(rt.r.shardId, keys.map((k) => new KeyCodec(this.shardInfo(rt)).dataKey(k)));
   }
 
   private commandHeader(rt: Routed, header: kv.RequestHeader, nowMs: number): command.CommandHeader {
@@ -262,73 +309,9 @@ export class KvService {
 
   // ---- Redis commands ---------------------------------------------------------------------
 
-  /**
-   * Kv.Exec: one Redis command on the shard leader (redis/README "Caller's obligations").
-   * Routing and key checks as every request; the leader must have applied an entry of its
-   * own term (then its applied state holds every write any earlier leader acknowledged).
-   * Write commands take the keys' latches, stamp, read one engine snapshot, and propose
-   * their writes as one raw batch (waiting until applied here); read-only commands (and
-   * writes that changed nothing) pass the linearizable-read barrier first.
-   */
-  async exec(req: kv.ExecRequest, callDeadlineMs = Infinity): Promise<kv.ExecResponse> {
-    const rt = this.routing.route(req.header, callDeadlineMs);
-    const rawAccess = this.engine.rawReadAccess?.bind(this.engine);
-    if (rawAccess === undefined) throw new KvError('NOT_SUPPORTED', 'this engine has no Redis data model');
-    const respVersion = req.respVersion === 0 ? 2 : req.respVersion;
-    if (respVersion !== 2 && respVersion !== 3) {
-      throw new KvError('INVALID_ARGUMENT', `unknown RESP version ${req.respVersion}`, { details: { option: 'respVersion' } });
-    }
-    const info = this.executor.describe(req.args);
-    if (info.ok) info.keys.forEach((k, i) => this.routing.checkKey(rt, k, `keys[${i}]`));
-    this.routing.requireLeader(rt);
-    await this.ownTermApplied(rt);
-    // The reads and the proposal must fall in one term: if this replica lost leadership and
-    // won it back in between, a leader of the term in between may have written these keys
-    // after our read, and proposing now would overwrite its writes (a lost update).
-    const readTerm = rt.r.term;
-    const header = req.header!;
-    const shard = this.shardInfo(rt);
-    const host: LeaderHost = {
-      now: () => Date.now(),
-      openView: () => {
-        const a = rawAccess(rt.r.shardId);
-        return new EngineReadView(a.access, a.scheme, a.range);
-      },
-      propose: (writes, stampMs) => {
-        if (rt.r.term !== readTerm) {
-          throw this.routing.notLeader(rt.r);
-        }
-        return this.proposeRaw(rt, header, writes, stampMs);
-      },
-      readBarrier: () => this.gate(rt, { ...header, consistency: common.ReadConsistency.LINEARIZABLE }),
-    };
-    const signal = AbortSignal.timeout(Math.max(0, rt.deadlineMs - Date.now()));
-    let reply;
-    try {
-      reply = await executeOnLeader(this.executor, this.latches, host, { shard, defaultTtlMs: rt.defaultTtlMs, respVersion, signal }, req.args);
-    } catch (e) {
-      throw this.decorate(rt, e);
-    }
-    return kv.ExecResponse.create({ reply: toProtoReply(reply, respVersion) });
-  }
-
-  /** Waits (until the deadline) for this leader to apply an entry of its own term; NOT_LEADER if it stops leading. */
-  private async ownTermApplied(rt: Routed): Promise<void> {
-    const r: Replica = rt.r;
-    if (r.appliedTerm !== r.term) {
-      await this.scheduler.waitUntil(() => !r.isLeader || r.appliedTerm === r.term, rt.deadlineMs,
-        () => new KvError('TIMEOUT', `leader of shard ${r.shardId} has not applied an entry of its term yet`));
-    }
-    this.routing.requireLeader(rt);
-  }
-
-  private async proposeRaw(rt: Routed, header: kv.RequestHeader, writes: readonly RawWrite[], stampMs: number): Promise<void> {
-    this.routing.requireLeader(rt);
-    const cmd = command.RaftCommand.create({ header: this.commandHeader(rt, header, stampMs), rawBatch: toRawBatchCommand(writes) });
-    const bad = this.engine.validateCommand?.(rt.r.shardId, cmd);
-    if (bad !== undefined) throw this.decorate(rt, bad);
-    const outcome = await this.proposeCommand(rt, cmd);
-    if (!outcome.ok) throw this.decorate(rt, outcome.error);
+  /** Kv.Exec: Redis commands on the shard leader (exec-service.ts). */
+  exec(req: kv.ExecRequest, callDeadlineMs = Infinity): Promise<kv.ExecResponse> {
+    return this.execs.exec(req, callDeadlineMs);
   }
 
   /** Adds what the caller needs to retry: the descriptor (epoch/range errors), the group wakes on NOT_LEADER. */

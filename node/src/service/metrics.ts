@@ -12,6 +12,9 @@
  *   kv_request_seconds{method}            KV call latency
  *   kv_reads_total{consistency}           reads served, by consistency (proves follower reads
  *                                         are served by followers)
+ *   kv_reads_served_total{consistency,role}  reads answered, by consistency and by whether this
+ *                                         replica led its shard (role leader|follower) when it
+ *                                         read: what tests scrape to see where reads went
  *   snapshots_sent_total / snapshots_send_failed_total
  *   ttl_expired_keys_proposed_total, value_log_gc_bytes_reclaimed_total
  *
@@ -21,6 +24,9 @@ import { counter, gauge, histogram, LATENCY_BUCKETS_SECONDS } from '@shoal/commo
 import type { Counter, Histogram, Registry } from '@shoal/common';
 
 export type ReadConsistencyName = 'linearizable' | 'follower' | 'stale';
+
+/** Role of the replica that served a read, as a label of kv_reads_served_total. */
+export type ReadRoleName = 'leader' | 'follower';
 
 export interface NodeMetricSources {
   replicas(): number;
@@ -40,6 +46,7 @@ export class NodeMetrics {
   readonly kvRequests: Counter<'method' | 'code'>;
   readonly kvRequestSeconds: Histogram<'method'>;
   readonly reads: Counter<'consistency'>;
+  readonly readsServed: Counter<'consistency' | 'role'>;
   readonly ttlExpiredProposed: Counter;
   readonly vlogGcReclaimedBytes: Counter;
 
@@ -57,6 +64,10 @@ export class NodeMetrics {
       name: 'kv_request_seconds', help: 'KV request latency.', labelNames: ['method'], buckets: LATENCY_BUCKETS_SECONDS,
     });
     this.reads = counter(registry, { name: 'kv_reads_total', help: 'Reads served by this node, by consistency.', labelNames: ['consistency'] });
+    this.readsServed = counter(registry, {
+      name: 'kv_reads_served_total', help: 'Reads answered by this node, by consistency and the replica\'s role (leader or follower).',
+      labelNames: ['consistency', 'role'],
+    });
     this.ttlExpiredProposed = counter(registry, { name: 'ttl_expired_keys_proposed_total', help: 'Expired keys the TTL sweeper proposed to delete.' });
     this.vlogGcReclaimedBytes = counter(registry, { name: 'value_log_gc_reclaimed_bytes_total', help: 'Bytes returned to the filesystem by value-log GC.' });
     gauge(registry, { name: 'replicas', help: 'Shard replicas hosted by this node.', collect() { this.set(sources.replicas()); } });

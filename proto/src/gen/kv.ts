@@ -1471,6 +1471,23 @@ export interface ExecRequest {
   readonly args: readonly Uint8Array[];
   /** RESP protocol version of the client connection (2 or 3), which shapes the reply. */
   readonly respVersion: number;
+  /**
+   * Several commands for this shard (then `args` must be empty). atomic = false: a
+   * pipeline slice — run in order (each sees the earlier ones' effects), one reply each in
+   * `replies`; the node may group them into fewer proposals (today: one block, one
+   * proposal). atomic = true: MULTI/EXEC — all run under the union of their keys' latches
+   * and write one batch (one proposal); `reply` is the EXEC array, or NIL when a watch
+   * stamp no longer matches (nothing ran).
+   */
+  readonly commands: readonly ExecCommand[];
+  readonly atomic: boolean;
+  /** Stamps from earlier WATCH requests (atomic only). */
+  readonly watches: readonly WatchStamp[];
+  /**
+   * WATCH: when non-empty (and `args`/`commands` empty), answers one stamp per key in
+   * `watches` and runs nothing.
+   */
+  readonly watchKeys: readonly Uint8Array[];
 }
 
 /**
@@ -1484,6 +1501,10 @@ export const ExecRequest: $rt.MessageCodec<ExecRequest> = {
     if (message.header !== undefined) RequestHeader.encode(message.header, writer.uint32(10).fork()).ldelim();
     for (const value of message.args) writer.uint32(18).bytes(value);
     if (message.respVersion !== 0) writer.uint32(24).uint32($rt.checkUint32(message.respVersion, 'shoal.kv.ExecRequest.respVersion'));
+    for (const value of message.commands) ExecCommand.encode(value, writer.uint32(34).fork()).ldelim();
+    if (message.atomic) writer.uint32(40).bool(message.atomic);
+    for (const value of message.watches) WatchStamp.encode(value, writer.uint32(50).fork()).ldelim();
+    for (const value of message.watchKeys) writer.uint32(58).bytes(value);
     return writer;
   },
 
@@ -1493,6 +1514,10 @@ export const ExecRequest: $rt.MessageCodec<ExecRequest> = {
     let _header: RequestHeader | undefined = undefined;
     const _args: Uint8Array[] = [];
     let _respVersion: number = 0;
+    const _commands: ExecCommand[] = [];
+    let _atomic: boolean = false;
+    const _watches: WatchStamp[] = [];
+    const _watchKeys: Uint8Array[] = [];
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {
@@ -1511,12 +1536,32 @@ export const ExecRequest: $rt.MessageCodec<ExecRequest> = {
           _respVersion = reader.uint32();
           break;
         }
+        case 4: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.ExecRequest.commands');
+          _commands.push(ExecCommand.decode(reader, reader.uint32(), depth + 1));
+          break;
+        }
+        case 5: {
+          $rt.expectWireType(tag, 0, 'shoal.kv.ExecRequest.atomic');
+          _atomic = reader.bool();
+          break;
+        }
+        case 6: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.ExecRequest.watches');
+          _watches.push(WatchStamp.decode(reader, reader.uint32(), depth + 1));
+          break;
+        }
+        case 7: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.ExecRequest.watchKeys');
+          _watchKeys.push($rt.readBytes(reader));
+          break;
+        }
         default:
           $rt.skipField(reader, tag);
       }
     }
     $rt.endDecode(reader, end, 'shoal.kv.ExecRequest');
-    return { header: _header, args: _args, respVersion: _respVersion };
+    return { header: _header, args: _args, respVersion: _respVersion, commands: _commands, atomic: _atomic, watches: _watches, watchKeys: _watchKeys };
   },
 
   create(partial: Partial<ExecRequest> = {}): ExecRequest {
@@ -1524,6 +1569,145 @@ export const ExecRequest: $rt.MessageCodec<ExecRequest> = {
       header: partial.header,
       args: partial.args ?? [],
       respVersion: partial.respVersion ?? 0,
+      commands: partial.commands ?? [],
+      atomic: partial.atomic ?? false,
+      watches: partial.watches ?? [],
+      watchKeys: partial.watchKeys ?? [],
+    };
+  },
+};
+
+export interface ExecCommand {
+  readonly args: readonly Uint8Array[];
+}
+
+export const ExecCommand: $rt.MessageCodec<ExecCommand> = {
+  typeName: 'shoal.kv.ExecCommand',
+
+  encode(message: ExecCommand, writer: $rt.Writer = $rt.Writer.create()): $rt.Writer {
+    for (const value of message.args) writer.uint32(10).bytes(value);
+    return writer;
+  },
+
+  decode(input: $rt.Reader | Uint8Array, length?: number, depth = 0): ExecCommand {
+    const reader = $rt.beginDecode(input, length, depth, 'shoal.kv.ExecCommand');
+    const end = length === undefined ? reader.len : reader.pos + length;
+    const _args: Uint8Array[] = [];
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.ExecCommand.args');
+          _args.push($rt.readBytes(reader));
+          break;
+        }
+        default:
+          $rt.skipField(reader, tag);
+      }
+    }
+    $rt.endDecode(reader, end, 'shoal.kv.ExecCommand');
+    return { args: _args };
+  },
+
+  create(partial: Partial<ExecCommand> = {}): ExecCommand {
+    return {
+      args: partial.args ?? [],
+    };
+  },
+};
+
+/**
+ * What a shard leader remembers of a key at WATCH (see docs/decisions.md "WATCH"): EXEC
+ * aborts unless the same leader term and shard epoch still hold and the key's revision
+ * is unchanged (and the key has not expired since).
+ */
+export interface WatchStamp {
+  readonly key: Uint8Array;
+  readonly shardId: number;
+  /** The shard epoch's version (bumped by splits and merges). */
+  readonly epoch: number;
+  readonly term: number;
+  readonly revision: number;
+  /** The key's expiry at WATCH (0 = none): expiring afterwards counts as a change. */
+  readonly expireAtUnixMs: number;
+}
+
+/**
+ * What a shard leader remembers of a key at WATCH (see docs/decisions.md "WATCH"): EXEC
+ * aborts unless the same leader term and shard epoch still hold and the key's revision
+ * is unchanged (and the key has not expired since).
+ */
+export const WatchStamp: $rt.MessageCodec<WatchStamp> = {
+  typeName: 'shoal.kv.WatchStamp',
+
+  encode(message: WatchStamp, writer: $rt.Writer = $rt.Writer.create()): $rt.Writer {
+    if (message.key.length !== 0) writer.uint32(10).bytes(message.key);
+    if (message.shardId !== 0) $rt.writeUint64(writer.uint32(16), message.shardId, 'shoal.kv.WatchStamp.shardId');
+    if (message.epoch !== 0) $rt.writeUint64(writer.uint32(24), message.epoch, 'shoal.kv.WatchStamp.epoch');
+    if (message.term !== 0) $rt.writeUint64(writer.uint32(32), message.term, 'shoal.kv.WatchStamp.term');
+    if (message.revision !== 0) $rt.writeUint64(writer.uint32(40), message.revision, 'shoal.kv.WatchStamp.revision');
+    if (message.expireAtUnixMs !== 0) $rt.writeUint64(writer.uint32(48), message.expireAtUnixMs, 'shoal.kv.WatchStamp.expireAtUnixMs');
+    return writer;
+  },
+
+  decode(input: $rt.Reader | Uint8Array, length?: number, depth = 0): WatchStamp {
+    const reader = $rt.beginDecode(input, length, depth, 'shoal.kv.WatchStamp');
+    const end = length === undefined ? reader.len : reader.pos + length;
+    let _key: Uint8Array = $rt.EMPTY_BYTES;
+    let _shardId: number = 0;
+    let _epoch: number = 0;
+    let _term: number = 0;
+    let _revision: number = 0;
+    let _expireAtUnixMs: number = 0;
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.WatchStamp.key');
+          _key = $rt.readBytes(reader);
+          break;
+        }
+        case 2: {
+          $rt.expectWireType(tag, 0, 'shoal.kv.WatchStamp.shardId');
+          _shardId = $rt.readUint64(reader, 'shoal.kv.WatchStamp.shardId');
+          break;
+        }
+        case 3: {
+          $rt.expectWireType(tag, 0, 'shoal.kv.WatchStamp.epoch');
+          _epoch = $rt.readUint64(reader, 'shoal.kv.WatchStamp.epoch');
+          break;
+        }
+        case 4: {
+          $rt.expectWireType(tag, 0, 'shoal.kv.WatchStamp.term');
+          _term = $rt.readUint64(reader, 'shoal.kv.WatchStamp.term');
+          break;
+        }
+        case 5: {
+          $rt.expectWireType(tag, 0, 'shoal.kv.WatchStamp.revision');
+          _revision = $rt.readUint64(reader, 'shoal.kv.WatchStamp.revision');
+          break;
+        }
+        case 6: {
+          $rt.expectWireType(tag, 0, 'shoal.kv.WatchStamp.expireAtUnixMs');
+          _expireAtUnixMs = $rt.readUint64(reader, 'shoal.kv.WatchStamp.expireAtUnixMs');
+          break;
+        }
+        default:
+          $rt.skipField(reader, tag);
+      }
+    }
+    $rt.endDecode(reader, end, 'shoal.kv.WatchStamp');
+    return { key: _key, shardId: _shardId, epoch: _epoch, term: _term, revision: _revision, expireAtUnixMs: _expireAtUnixMs };
+  },
+
+  create(partial: Partial<WatchStamp> = {}): WatchStamp {
+    return {
+      key: partial.key ?? $rt.EMPTY_BYTES,
+      shardId: partial.shardId ?? 0,
+      epoch: partial.epoch ?? 0,
+      term: partial.term ?? 0,
+      revision: partial.revision ?? 0,
+      expireAtUnixMs: partial.expireAtUnixMs ?? 0,
     };
   },
 };
@@ -1641,6 +1825,17 @@ export interface ExecResponse {
   /** Routing/operating errors only; Redis-level errors are replies of type ERROR. */
   readonly error?: common.ErrorDetail | undefined;
   readonly reply?: RedisReply | undefined;
+  /** One per command of a non-atomic multi-command request, in order. */
+  readonly replies: readonly RedisReply[];
+  /** WATCH: one per watch key, in order. */
+  readonly watches: readonly WatchStamp[];
+  /**
+   * Non-atomic multi-command requests: per command, the operating error that stopped it
+   * (empty `code` = it ran and `replies[i]` is its reply). A failed command did not run
+   * (unless the code is UNKNOWN_OUTCOME), and neither did any later command sharing a key
+   * with it, so re-running the failed ones in order keeps per-key order.
+   */
+  readonly errors: readonly common.ErrorDetail[];
 }
 
 export const ExecResponse: $rt.MessageCodec<ExecResponse> = {
@@ -1649,6 +1844,9 @@ export const ExecResponse: $rt.MessageCodec<ExecResponse> = {
   encode(message: ExecResponse, writer: $rt.Writer = $rt.Writer.create()): $rt.Writer {
     if (message.error !== undefined) common.ErrorDetail.encode(message.error, writer.uint32(10).fork()).ldelim();
     if (message.reply !== undefined) RedisReply.encode(message.reply, writer.uint32(18).fork()).ldelim();
+    for (const value of message.replies) RedisReply.encode(value, writer.uint32(26).fork()).ldelim();
+    for (const value of message.watches) WatchStamp.encode(value, writer.uint32(34).fork()).ldelim();
+    for (const value of message.errors) common.ErrorDetail.encode(value, writer.uint32(42).fork()).ldelim();
     return writer;
   },
 
@@ -1657,6 +1855,9 @@ export const ExecResponse: $rt.MessageCodec<ExecResponse> = {
     const end = length === undefined ? reader.len : reader.pos + length;
     let _error: common.ErrorDetail | undefined = undefined;
     let _reply: RedisReply | undefined = undefined;
+    const _replies: RedisReply[] = [];
+    const _watches: WatchStamp[] = [];
+    const _errors: common.ErrorDetail[] = [];
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {
@@ -1670,18 +1871,36 @@ export const ExecResponse: $rt.MessageCodec<ExecResponse> = {
           _reply = RedisReply.decode(reader, reader.uint32(), depth + 1);
           break;
         }
+        case 3: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.ExecResponse.replies');
+          _replies.push(RedisReply.decode(reader, reader.uint32(), depth + 1));
+          break;
+        }
+        case 4: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.ExecResponse.watches');
+          _watches.push(WatchStamp.decode(reader, reader.uint32(), depth + 1));
+          break;
+        }
+        case 5: {
+          $rt.expectWireType(tag, 2, 'shoal.kv.ExecResponse.errors');
+          _errors.push(common.ErrorDetail.decode(reader, reader.uint32(), depth + 1));
+          break;
+        }
         default:
           $rt.skipField(reader, tag);
       }
     }
     $rt.endDecode(reader, end, 'shoal.kv.ExecResponse');
-    return { error: _error, reply: _reply };
+    return { error: _error, reply: _reply, replies: _replies, watches: _watches, errors: _errors };
   },
 
   create(partial: Partial<ExecResponse> = {}): ExecResponse {
     return {
       error: partial.error,
       reply: partial.reply,
+      replies: partial.replies ?? [],
+      watches: partial.watches ?? [],
+      errors: partial.errors ?? [],
     };
   },
 };
