@@ -115,7 +115,7 @@ export class LocalCluster {
     await this.metaLeader(this.options.readyTimeoutMs);
     for (const p of this.processes()) await this.waitServing(p);
     for (let i = 1; i <= this.options.nodes; i++) this.spawn(this.defineNode(i));
-    await this.waitNodesUp(this.options.nodes, this.options.readyTimeoutMs);
+    await this.waitNodesUp(this.processes().filter((p) => p.kind === 'node'), this.options.readyTimeoutMs);
     if (this.options.proxy) await this.startProxy();
     if (this.options.defaultTable) await this.ensureDefaultTable();
     this.ready = true;
@@ -127,7 +127,9 @@ export class LocalCluster {
     await assertPortsFree([[`node${i} gRPC`, this.ports.nodeGrpc + i - 1], [`node${i} HTTP`, this.ports.nodeHttp + i - 1]]);
     const p = this.defineNode(i);
     this.spawn(p);
-    await this.waitNodesUp(this.nodeCount, this.options.readyTimeoutMs);
+    // Only the new node: others may have been killed on purpose (tests), and they do not
+    // stop a node from joining.
+    await this.waitNodesUp([p], this.options.readyTimeoutMs);
     return p.name;
   }
 
@@ -267,10 +269,11 @@ export class LocalCluster {
     clearTimeout(timer);
   }
 
-  private async waitNodesUp(count: number, timeoutMs: number): Promise<void> {
-    const addresses = new Set(this.processes().filter((p) => p.kind === 'node').map((p) => p.address));
-    await this.waitFor(`${count} storage nodes up`, timeoutMs, async () => {
-      this.assertRunning('node');
+  private async waitNodesUp(nodes: readonly ManagedProcess[], timeoutMs: number): Promise<void> {
+    const addresses = new Set(nodes.map((p) => p.address));
+    const count = addresses.size;
+    await this.waitFor(`${nodes.map((p) => p.name).join(', ')} up`, timeoutMs, async () => {
+      this.assertRunning(nodes);
       try {
         const res = await this.adminClient().admin('listNodes', admin.ListNodesRequest.create());
         const up = res.nodes.filter((n) => addresses.has(n.address) && n.state === meta.NodeState.UP);
@@ -279,7 +282,7 @@ export class LocalCluster {
         return undefined;
       }
     });
-    for (const p of this.processes()) if (p.kind === 'node') await this.waitServing(p, timeoutMs);
+    for (const p of nodes) await this.waitServing(p, timeoutMs);
   }
 
   private async startProxy(): Promise<void> {
@@ -308,8 +311,9 @@ export class LocalCluster {
   }
 
   /** While waiting for readiness: a process of `kind` that died fails the wait at once, with its log. */
-  private assertRunning(kind: ProcessKind): void {
-    const dead = this.processes().find((p) => p.kind === kind && p.child !== undefined && p.exit !== undefined && !p.stopping);
+  private assertRunning(which: ProcessKind | readonly ManagedProcess[]): void {
+    const candidates = typeof which === 'string' ? this.processes().filter((p) => p.kind === which) : which;
+    const dead = candidates.find((p) => p.child !== undefined && p.exit !== undefined && !p.stopping);
     if (dead === undefined) return;
     const how = dead.exit!.signal ?? `code ${dead.exit!.code}`;
     throw new KvError('UNAVAILABLE', `${dead.name} exited (${how}) before the cluster was ready; last lines of ${dead.logFile}:\n${logTail(dead.logFile)}`);

@@ -7,6 +7,7 @@
  * within `closeTimeoutMs`) → closed (remaining calls are cancelled — a write already
  * sent then fails with UNKNOWN_OUTCOME — and every channel is closed).
  */
+import { setMaxListeners } from 'node:events';
 import { KvError } from '@shoal/common';
 import { ChannelPool } from './channel-pool.js';
 import type { CallContext, ExecEnv } from './executor.js';
@@ -34,6 +35,10 @@ export class ClientCore implements ExecEnv {
   private closing: Promise<void> | undefined;
 
   constructor(readonly options: ResolvedOptions) {
+    // Every in-flight call listens on this one signal (close() cancels them) and removes its
+    // listener when it settles, so the listener count is the number of calls in flight, not a
+    // leak: Node's default warning at 11 listeners would fire under any real concurrency.
+    setMaxListeners(0, this.abort.signal);
     this.pool = new ChannelPool(options.channelOptions);
     this.meta = new MetaClient(options.metaservers, this.pool, options);
     this.watcher = options.watchRoutes ? new RouteWatcher(this.pool, this.meta, options, this.abort.signal) : undefined;

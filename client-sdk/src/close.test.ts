@@ -79,3 +79,22 @@ test('a call backing off when close runs out of patience ends with CANCELLED', a
     c.stop();
   }
 });
+
+test('many concurrent calls share the close signal without a listener-leak warning', async () => {
+  const c = await cluster();
+  const db = await connect(c);
+  const warnings: Error[] = [];
+  const onWarning = (w: Error): void => { warnings.push(w); };
+  process.on('warning', onWarning);
+  try {
+    c.node(1).fault = (r) => (r.method === 'Put' ? { delayMs: 50 } : undefined);
+    await Promise.all(Array.from({ length: 64 }, (_, i) => db.table('t').put(`k${i}`, 'v')));
+    // Warnings are emitted on the next tick.
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), []);
+  } finally {
+    process.off('warning', onWarning);
+    await db.close();
+    c.stop();
+  }
+});

@@ -54,7 +54,9 @@ export class LeaderDuty {
   private closed = false;
 
   constructor(private readonly raft: MetaRaft, private readonly config: MetaserverConfig, private readonly metrics: MetaMetrics, private readonly log: Logger) {
-    this.scheduler = schedulerConfig(config.schedule, { nodeSuspectAfterMs: config.nodeSuspectAfterMs, nodeDownAfterMs: config.nodeDownAfterMs });
+    this.scheduler = schedulerConfig(config.schedule, {
+      nodeSuspectAfterMs: config.nodeSuspectAfterMs, nodeDownAfterMs: config.nodeDownAfterMs, nodeHeartbeatIntervalMs: config.nodeHeartbeatIntervalMs,
+    });
     this.driver = new NodeDriver(raft, {
       timeoutMs: config.nodeAdminTimeoutMs, concurrencyMax: config.nodeAdminConcurrencyMax, logger: log.child({ component: 'node-driver' }),
       onResult: (kind, ok) => metrics.nodeAdminCalls.inc({ kind, result: ok ? 'ok' : 'error' }),

@@ -68,6 +68,7 @@ export class NodeServer {
   private wal: Wal | null = null;
   private engine: Engine | null = null;
   private dynamicNode: DynamicNode | null = null;
+  private kvService: KvService | null = null;
   private metaClient: MetaClient | null = null;
   /** This node's id: configured (static mode) or registered (dynamic mode); 0 until known. */
   nodeId = 0;
@@ -229,6 +230,7 @@ export class NodeServer {
         scanLimitDefault: c.scanLimitDefault, scanLimitMax: c.scanLimitMax, requestTimeoutMs: c.requestTimeoutMs,
       },
     });
+    this.kvService = kvService;
     grpc.addService(kv.KvService, kvService.handlers());
     const adminService = new AdminService({
       nodeId, scheduler, replicas, addressOf, timeoutMs: c.requestTimeoutMs, logger: log.child({ component: 'admin' }),
@@ -312,6 +314,8 @@ export class NodeServer {
     await this.dynamicNode?.stop();
     this.metaClient?.close();
     await this.housekeeping?.stop();
+    // Before the scheduler: a sweep step proposes through it.
+    this.kvService?.subkeySweeper.stop();
     if (this.grpc !== null) {
       const grpc = this.grpc;
       await new Promise<void>((resolve) => {

@@ -14,7 +14,7 @@ export { buildLoadView } from './load-view.js';
 export type { LoadView, NodeView, OperatorClass } from './load-view.js';
 export { learnerReplica, NODE_ACTIONS_MAX, pendingNodeActions } from './node-actions.js';
 export type { NodeAction } from './node-actions.js';
-export { defaultSchedulerConfig, scheduleOptionsSchema, schedulerConfig } from './options.js';
+export { defaultSchedulerConfig, scheduleOptionsSchema, schedulerConfig, targetStaleAfterMs } from './options.js';
 export type { FailureDetectionOptions, ScheduleOptions, SchedulerConfig } from './options.js';
 export { chooseNodes, placeShards } from './placement.js';
 export type { PlacementRequest } from './placement.js';

@@ -6,7 +6,8 @@
  * of transfers (A→B on one shard, B→C on another): intermediate nodes keep their count,
  * the ends even out, so every round strictly evens the spread and balancing terminates.
  * Cheap (no data moves), limited by leaderTransfersMax. A new leader must be a peer the
- * shard's leader reports as recently active and replicating.
+ * shard's leader reports as recently active and replicating, on a node whose last
+ * heartbeat is at most two intervals old (not yet suspect is not enough: see load-view.ts).
  */
 import type { NodeId, PeerId } from '@shoal/common';
 import { leaderNode, voters } from '../state/index.js';
@@ -45,7 +46,8 @@ function hopsFrom(round: Round, from: NodeView, led: Map<number, ShardRecord[]>,
     for (const r of voters(s)) {
       const to = members.get(r.nodeId);
       const p = progress?.get(r.peerId);
-      if (to !== undefined && to !== from && p?.recentActive === true && p.state === 'replicate') out.push({ shard: s, toPeerId: r.peerId, to });
+      if (to === undefined || to === from || !to.heardRecently) continue;
+      if (p?.recentActive === true && p.state === 'replicate') out.push({ shard: s, toPeerId: r.peerId, to });
     }
   }
   return out;

@@ -8,6 +8,7 @@
 import type { NodeId } from '@shoal/common';
 import { leaderNode, replicaOfPeer, sortedNodes, sortedOperators } from '../state/index.js';
 import type { NodeRecord, OperatorCause, OperatorRecord, TopologyState } from '../state/index.js';
+import { lastHeardMs } from './soft-state.js';
 import type { SoftState } from './soft-state.js';
 
 /** Rate-limit class of an operator; admin operators are never limited. */
@@ -31,8 +32,13 @@ export interface NodeView {
   leaderCount: number;
   usedBytes: number;
   readonly capacityBytes: number;
-  /** Accepts new replicas: up, not busy. */
+  /** Accepts new replicas: up, not busy, heard from recently. */
   readonly placeable: boolean;
+  /**
+   * Heard from within the round's staleness bound (`targetStaleAfterMs`): a node that
+   * missed two heartbeats is not yet suspect but likely gone, so it is not made a target.
+   */
+  readonly heardRecently: boolean;
   /** Running (and newly planned) operators per class that add to or remove from this node. */
   readonly running: Map<OperatorClass, number>;
 }
@@ -47,15 +53,24 @@ function bump(m: Map<OperatorClass, number>, c: OperatorClass, by = 1): void {
   m.set(c, (m.get(c) ?? 0) + by);
 }
 
-export function buildLoadView(state: TopologyState, soft: SoftState): LoadView {
+/** When to call a node heard from recently; absent: always (no clock at hand). */
+export interface Freshness {
+  readonly nowMs: number;
+  readonly staleAfterMs: number;
+}
+
+export function buildLoadView(state: TopologyState, soft: SoftState, freshness?: Freshness): LoadView {
   const nodes = new Map<NodeId, NodeView>();
   for (const n of sortedNodes(state)) {
     if (n.state === 'removed') continue;
     const load = soft.nodes.get(n.id);
+    // lastHeardMs counts from the leader's takeover, so a new leader's empty soft state
+    // does not make every node stale at once.
+    const heardRecently = freshness === undefined || freshness.nowMs - lastHeardMs(soft, n.id) <= freshness.staleAfterMs;
     nodes.set(n.id, {
       node: n, replicaCount: 0, leaderCount: 0, usedBytes: load?.usedBytes ?? 0,
-      capacityBytes: load?.capacityBytes || n.capacityBytes, placeable: n.state === 'up' && load?.busy !== true,
-      running: new Map(),
+      capacityBytes: load?.capacityBytes || n.capacityBytes, placeable: n.state === 'up' && load?.busy !== true && heardRecently,
+      heardRecently, running: new Map(),
     });
   }
   for (const s of state.shards.values()) {

@@ -58,6 +58,17 @@ export type ScheduleOptions = z.output<typeof scheduleOptionsSchema>;
 export interface FailureDetectionOptions {
   readonly nodeSuspectAfterMs: number;
   readonly nodeDownAfterMs: number;
+  /**
+   * The nodes' heartbeat interval. A node silent for more than two intervals is not chosen
+   * as a new replica's or leader's target even while still `up` (suspicion comes much
+   * later). Absent (tools, older tests): only the node state counts.
+   */
+  readonly nodeHeartbeatIntervalMs?: number;
+}
+
+/** How long a node may be silent and still be chosen as a target (see above). */
+export function targetStaleAfterMs(o: FailureDetectionOptions): number {
+  return o.nodeHeartbeatIntervalMs === undefined ? o.nodeSuspectAfterMs : 2 * o.nodeHeartbeatIntervalMs;
 }
 
 export type SchedulerConfig = ScheduleOptions & FailureDetectionOptions;

@@ -9,6 +9,7 @@ import { commands as cmd } from '../state/index.js';
 import type { CommandKind, OperatorCause, OperatorKind, OperatorSpec, ShardRecord, TopologyState } from '../state/index.js';
 import { buildLoadView, classOf, noteMove, noteOther, noteTransfer, withinLimits } from './load-view.js';
 import type { ClassLimits, LoadView, OperatorClass } from './load-view.js';
+import { targetStaleAfterMs } from './options.js';
 import type { SchedulerConfig } from './options.js';
 import type { SoftState } from './soft-state.js';
 
@@ -26,7 +27,7 @@ export interface Round {
 export function startRound(state: TopologyState, soft: SoftState, nowMs: number, config: SchedulerConfig): Round {
   const busyShards = shardsInBackoff(state, nowMs, config);
   for (const id of state.operatorByShard.keys()) busyShards.add(id);
-  return { state, soft, nowMs, config, view: buildLoadView(state, soft), busyShards, out: [] };
+  return { state, soft, nowMs, config, view: buildLoadView(state, soft, { nowMs, staleAfterMs: targetStaleAfterMs(config) }), busyShards, out: [] };
 }
 
 export function limitsOf(config: SchedulerConfig, cls: OperatorClass): ClassLimits {

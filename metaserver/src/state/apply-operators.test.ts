@@ -113,6 +113,35 @@ describe('rules', () => {
     add(s, shard(s, sh.id), { kind: 'remove-replica', peerId: newPeer });
   });
 
+  it('a move that fails before its learner joined leaves that learner as garbage; a joined one is not', () => {
+    for (const end of ['failed', 'timed-out', 'cancelled'] as const) {
+      const { s, nodes, sh } = setup();
+      const id = add(s, sh, { kind: 'move-replica', fromPeerId: 0 as PeerId, toNodeId: nodes[3]! });
+      const learner = (s.operators.get(id)!.steps[0] as { peerId: PeerId }).peerId;
+      assert.deepEqual(s.garbage, []);
+      run(s, cmd.finishOperator(id, end, 'add-learner proposal dropped'), 9_000);
+      assert.deepEqual(s.garbage, [{ nodeId: nodes[3]!, shardId: sh.id, peerId: learner }], end);
+      assert.deepEqual(checkInvariants(s), []);
+      // The node destroys it and acknowledges; a new move to the same node can start.
+      run(s, cmd.ackDestroyedReplicas(nodes[3]!, [{ shardId: sh.id, peerId: learner }]));
+      assert.deepEqual(s.garbage, []);
+      add(s, shard(s, sh.id), { kind: 'move-replica', fromPeerId: 0 as PeerId, toNodeId: nodes[3]! });
+    }
+    const { s, nodes, sh } = setup();
+    const id = add(s, sh, { kind: 'move-replica', fromPeerId: 0 as PeerId, toNodeId: nodes[3]! });
+    const learner = (s.operators.get(id)!.steps[0] as { peerId: PeerId }).peerId;
+    reportMembers(s, sh, [...sh.replicas, { nodeId: nodes[3]!, peerId: learner, role: 'learner' }]);
+    run(s, cmd.finishOperator(id, 'timed-out', 'promotion never applied'), 9_000);
+    assert.deepEqual(s.garbage, [], 'a member is the replica checker\'s to remove, not garbage');
+  });
+
+  it('an operator without an add-learner step leaves no garbage', () => {
+    const { s, sh } = setup();
+    const id = add(s, sh, { kind: 'transfer-leader', toPeerId: sh.replicas[1]!.peerId });
+    run(s, cmd.finishOperator(id, 'failed', 'target ignored TimeoutNow'), 9_000);
+    assert.deepEqual(s.garbage, []);
+  });
+
   it('an operator whose step becomes impossible fails', () => {
     const { s, nodes, sh } = setup();
     const id = add(s, sh, { kind: 'move-replica', fromPeerId: 0 as PeerId, toNodeId: nodes[3]! });

@@ -14,7 +14,7 @@ import { hashMiddleKey, strictlyInside } from './key-ranges.js';
 import { expandSpec, idsNeeded, stepBlocked, stepDone, successorOf } from './operator-plan.js';
 import { invalid, refuse, UNCHANGED } from './apply-result.js';
 import type { ApplyResult } from './apply-result.js';
-import { allocateIds, checkIdsAvailable, operatorOfShard, replicaOfPeer, voters } from './topology-state.js';
+import { addGarbage, allocateIds, checkIdsAvailable, operatorOfShard, replicaOfPeer, voters } from './topology-state.js';
 import { OPERATOR_HISTORY_MAX } from './types.js';
 import type {
   OperatorId, OperatorRecord, OperatorSpec, OperatorState, ShardRecord, TableRecord, TopologyState,
@@ -151,12 +151,36 @@ export function applyFinishOperator(state: TopologyState, cmd: metacmd.FinishOpe
   return ok({ kind: 'operator-finished', operatorId: op.id, state: to });
 }
 
-/** Ends a running operator and moves it to the bounded history. */
+/**
+ * Ends a running operator and moves it to the bounded history. An operator that did not
+ * succeed may have left a learner behind: see strandedLearnersToGarbage.
+ */
 export function cancelOperator(state: TopologyState, op: OperatorRecord, to: OperatorState, message: string, stampMs: number): void {
+  if (to !== 'succeeded') strandedLearnersToGarbage(state, op);
   state.operators.delete(op.id);
   state.operatorByShard.delete(op.shardId);
   state.operatorHistory.push({ ...op, state: to, message, finishedMs: stampMs });
   if (state.operatorHistory.length > OPERATOR_HISTORY_MAX) state.operatorHistory.shift();
+}
+
+/**
+ * The NodeAdmin driver creates an AddLearner step's replica on its target node before the
+ * step is handed out (node-actions.ts), so every add-learner step the operator reached may
+ * have left a replica there — created, but never added to the group when the proposal was
+ * dropped. A learner the shard's descriptor does not name is garbage: without this, the
+ * node keeps it forever and refuses every later CreateReplica of the shard ("already has
+ * replica"). A learner the group did add but has not reported yet is safe: the node
+ * refuses to destroy a member, and the driver skips garbage a descriptor names again.
+ */
+function strandedLearnersToGarbage(state: TopologyState, op: OperatorRecord): void {
+  const shard = state.shards.get(op.shardId);
+  const last = Math.min(op.stepIndex, op.steps.length - 1);
+  for (let i = 0; i <= last; i++) {
+    const step = op.steps[i]!;
+    if (step.kind !== 'add-learner') continue;
+    if (shard !== undefined && replicaOfPeer(shard, step.peerId) !== undefined) continue;
+    addGarbage(state, { nodeId: step.nodeId, shardId: op.shardId, peerId: step.peerId });
+  }
 }
 
 /**

@@ -16,7 +16,6 @@ import type { Logger } from '@shoal/common';
 import { admin, meta } from '@shoal/proto';
 import type { NodeConfig } from '../config.js';
 import type { TableInfoLike } from '../raft/replica-manager.js';
-import { shardStatus } from '../service/admin-service.js';
 import type { Replica } from '../raft/replica.js';
 import type { NodeIdentity } from './identity.js';
 import type { MetaClient } from './meta-client.js';
@@ -69,13 +68,6 @@ export class DynamicNode {
     this.executor = new OperatorExecutor({
       admin: o.admin, ensureKnown: (ids) => o.directory.ensureKnown(ids), historyMax: o.config.operatorHistoryMax,
       logger: log.child({ component: 'operators' }), onStateChange: (shardId) => this.shardHeartbeats.markDirty(shardId),
-      // Past raft's own give-up (one election timeout) with room for the TimeoutNow's election.
-      transferRetryMs: 2 * o.config.raftTickIntervalMs * o.config.raftElectionTimeoutTicks,
-      transferTargetActive: (shardId, peerId) => {
-        const r = o.replicas.replica(shardId);
-        return r !== undefined && r.isLeader && shardStatus(r).progress.some(
-          (p) => p.peerId === peerId && p.recentActive && p.state === meta.ProgressState.REPLICATE);
-      },
     });
     this.shardHeartbeats = new ShardHeartbeats({
       client: o.client, replicas: o.replicas, stats: new ShardStatsSource(o.engine), executor: this.executor,

@@ -1,15 +1,14 @@
 // Goal: the operator executor maps each operator kind to the right NodeAdmin call with the
 // planned epoch, runs an id once, turns a slow call into TIMED_OUT and a failing or
 // missing one (split before the node implements it) into FAILED with the reason, reports
-// a final status until acknowledged, keeps its history within historyMax, and re-issues a
-// transfer_leader whose target ignored it (raft gives up on a transfer after one election
-// timeout) instead of waiting out one request's deadline.
+// a final status until acknowledged, keeps its history within historyMax, and makes one
+// NodeAdmin call per transfer_leader (AdminService re-issues raft's transfer itself).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvError } from '@shoal/common';
 import { admin, common, meta } from '@shoal/proto';
 import { silentLogger } from '../raft/testing/mem-cluster.js';
-import { OperatorExecutor, TRANSFER_ATTEMPTS_MAX } from './operators.js';
+import { OperatorExecutor } from './operators.js';
 import type { ShardAdminPort } from './operators.js';
 
 const EPOCH = common.Epoch.create({ confVer: 3, version: 2 });
@@ -24,7 +23,7 @@ function op(id: number, kind: meta.Operator['kind'], timeoutMs = 0): meta.Operat
   return meta.Operator.create({ id, shardId: 7, epoch: EPOCH, timeoutMs, kind });
 }
 
-function harness(port: Partial<ShardAdminPort>, historyMax = 16, transferTargetActive?: () => boolean) {
+function harness(port: Partial<ShardAdminPort>, historyMax = 16) {
   const calls: { method: string; req: unknown }[] = [];
   const changed: number[] = [];
   const base: ShardAdminPort = {
@@ -40,7 +39,6 @@ function harness(port: Partial<ShardAdminPort>, historyMax = 16, transferTargetA
   };
   const ex = new OperatorExecutor({
     admin: base, ensureKnown: () => Promise.resolve([]), historyMax, logger: silentLogger, onStateChange: (id) => changed.push(id),
-    transferRetryMs: 20, ...(transferTargetActive === undefined ? {} : { transferTargetActive }),
   });
   return { ex, calls, changed };
 }
@@ -130,47 +128,18 @@ test('history stays within historyMax, oldest finished first', async () => {
   assert.ok(kept <= 16, `kept ${kept}`);
 });
 
-test('a transfer_leader is re-issued while leadership has not moved; other errors end it at once', async () => {
-  // The first request hangs until its deadline (the target ignored the TimeoutNow); the second moves leadership.
-  let n = 0;
-  const hung: (() => void)[] = [];
-  const { ex, calls } = harness({
-    transferLeader: (req) => {
-      calls.push({ method: 'transferLeader', req });
-      n++;
-      if (n === 1) return new Promise((_, reject) => hung.push(() => reject(new KvError('TIMEOUT', 'did not move'))));
-      return Promise.resolve(admin.NodeTransferLeaderResponse.create());
-    },
-  });
-  ex.handle(op(1, { $case: 'transferLeader', transferLeader: meta.TransferLeaderOp.create({ toPeerId: 72 }) }), shard);
-  assert.equal(await settled(ex, 1), meta.OperatorState.SUCCEEDED, 'the second request succeeded before the first timed out');
-  assert.equal(calls.length, 2);
-  for (const h of hung) h(); // the first request's late TIMEOUT changes nothing
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  assert.equal(ex.state(1), meta.OperatorState.SUCCEEDED);
-  assert.equal(calls.length, 2, 'no request after the success');
-
-  // Requests that time out while the target is silent: not re-issued (a transfer in
-  // progress makes raft drop proposals); FAILED when the last one timed out.
+test('a transfer_leader is one request: its TIMEOUT or NOT_LEADER fails the operator', async () => {
+  // AdminService.transferLeader re-issues raft's transfer within its own deadline, so the
+  // executor adds no second request (two would double raft's proposal-dropping window).
   let k = 0;
-  const silent = harness({ transferLeader: () => (k++, new Promise((_, reject) => setTimeout(() => reject(new KvError('TIMEOUT', 'did not move')), 100))) },
-    16, () => false);
-  silent.ex.handle(op(2, { $case: 'transferLeader', transferLeader: meta.TransferLeaderOp.create({ toPeerId: 72 }) }), shard);
-  assert.equal(await settled(silent.ex, 2), meta.OperatorState.FAILED);
-  assert.equal(k, 1, 'not re-issued to a silent target');
+  const slow = harness({ transferLeader: () => (k++, new Promise((_, reject) => setTimeout(() => reject(new KvError('TIMEOUT', 'did not move')), 50))) });
+  slow.ex.handle(op(2, { $case: 'transferLeader', transferLeader: meta.TransferLeaderOp.create({ toPeerId: 72 }) }), shard);
+  assert.equal(await settled(slow.ex, 2), meta.OperatorState.FAILED);
+  assert.equal(k, 1);
 
-  // An active target that never takes over: at most TRANSFER_ATTEMPTS_MAX requests.
-  let j = 0;
-  const stubborn = harness({ transferLeader: () => (j++, new Promise((_, reject) => setTimeout(() => reject(new KvError('TIMEOUT', 'did not move')), 150))) });
-  stubborn.ex.handle(op(4, { $case: 'transferLeader', transferLeader: meta.TransferLeaderOp.create({ toPeerId: 72 }) }), shard);
-  assert.equal(await settled(stubborn.ex, 4), meta.OperatorState.FAILED);
-  assert.equal(j, TRANSFER_ATTEMPTS_MAX);
-
-  // NOT_LEADER (leadership went elsewhere) fails it at once.
   let m = 0;
   const lost = harness({ transferLeader: () => (m++, Promise.reject(new KvError('NOT_LEADER', 'not leader'))) });
   lost.ex.handle(op(3, { $case: 'transferLeader', transferLeader: meta.TransferLeaderOp.create({ toPeerId: 72 }) }), shard);
   assert.equal(await settled(lost.ex, 3), meta.OperatorState.FAILED);
-  await new Promise((resolve) => setTimeout(resolve, 60));
-  assert.equal(m, 1, 'not re-issued');
+  assert.equal(m, 1);
 });

@@ -10,12 +10,8 @@
  * - History is bounded (`historyMax`): the oldest finished operators are forgotten first;
  *   running ones (at most one per shard, the metaserver's rule) are always kept.
  *
- * - transfer_leader is re-issued every `transferRetryMs` while leadership has not moved
- *   and the target still replicates actively (at most TRANSFER_ATTEMPTS_MAX requests):
- *   raft sends the target one TimeoutNow and abandons the transfer after an election
- *   timeout, and a target that has not applied its own promotion yet (the usual case right
- *   after a move's promote step) ignores it. Not to a silent target: every transfer in
- *   progress makes raft drop proposals, which would starve the shard's other operators.
+ * - transfer_leader is one NodeAdmin call: AdminService.transferLeader itself re-issues a
+ *   transfer raft gave up on (a just-promoted target ignores its first TimeoutNow).
  *
  * The status of a shard's latest operator rides every heartbeat of that shard while it
  * runs, and once more after it ends; `acknowledged` stops the repeats.
@@ -46,14 +42,7 @@ export interface OperatorExecutorOptions {
   readonly logger: Logger;
   /** An operator changed state (the shard's next heartbeat should carry it promptly). */
   readonly onStateChange: (shardId: number) => void;
-  /** A transfer_leader whose leadership has not moved is re-issued after this long (more than an election timeout). */
-  readonly transferRetryMs: number;
-  /** Whether the leader hears from `peerId` and replicates to it now; a transfer is re-issued only then. Absent: always. */
-  readonly transferTargetActive?: (shardId: number, peerId: number) => boolean;
 }
-
-/** transfer_leader requests one operator makes at most (each waits for the move on its own). */
-export const TRANSFER_ATTEMPTS_MAX = 5;
 
 interface Entry {
   readonly id: number;
@@ -168,7 +157,9 @@ export class OperatorExecutor {
         return 'done';
       }
       case 'transferLeader':
-        await this.transfer(admin.NodeTransferLeaderRequest.create({ shardId: op.shardId, epoch, toPeerId: kind.transferLeader.toPeerId }));
+        throwIfError((await this.o.admin.transferLeader(admin.NodeTransferLeaderRequest.create({
+          shardId: op.shardId, epoch, toPeerId: kind.transferLeader.toPeerId,
+        }))).error);
         return 'done';
       case 'split': {
         const split = this.o.admin.splitShard;
@@ -184,50 +175,6 @@ export class OperatorExecutor {
         throw new KvError('NOT_SUPPORTED', `unknown operator kind ${JSON.stringify(never)}`);
       }
     }
-  }
-
-  /**
-   * One transfer request, and another every `transferRetryMs` while none succeeded and the
-   * target is active: the first success ends it; an error other than TIMEOUT (NOT_LEADER:
-   * leadership went elsewhere, EPOCH_NOT_MATCH…) fails it; TIMEOUT fails it only when no
-   * request is left waiting.
-   */
-  private transfer(req: admin.NodeTransferLeaderRequest): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let pending = 0;
-      let attempts = 0;
-      let timer: NodeJS.Timeout | undefined;
-      const finish = (err?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      const attempt = (): void => {
-        attempts++;
-        pending++;
-        this.o.admin.transferLeader(req).then((res) => {
-          pending--;
-          if (res.error !== undefined) finish(fromDetail(res.error));
-          else finish();
-        }, (err: unknown) => {
-          pending--;
-          if (!(err instanceof KvError) || err.code !== 'TIMEOUT' || pending === 0) finish(err);
-        });
-        if (attempts < TRANSFER_ATTEMPTS_MAX) schedule();
-      };
-      const schedule = (): void => {
-        timer = setTimeout(() => {
-          if (settled) return;
-          if (this.o.transferTargetActive?.(req.shardId, req.toPeerId) ?? true) attempt();
-          else schedule();
-        }, this.o.transferRetryMs);
-        timer.unref();
-      };
-      attempt();
-    });
   }
 
   private async change(shardId: number, epoch: common.Epoch | undefined, type: admin.MembershipChangeType, nodeId: number, peerId: number): Promise<void> {

@@ -16,7 +16,7 @@
 import { compareBytes, KvError, tableEnd, tableStart } from '@shoal/common';
 import type { Logger, TableId } from '@shoal/common';
 import { common } from '@shoal/proto';
-import type { ConfState, PeerId } from '@shoal/raft-ts';
+import type { ConfState, LogIndex, PeerId, Term } from '@shoal/raft-ts';
 import type { ShardDescriptor } from './descriptor.js';
 import { bumpConfVer, confStateOf, EMPTY_CONF_STATE, epochNewer, isMember } from './descriptor.js';
 import type { DescriptorStore } from './descriptor-store.js';
@@ -167,7 +167,7 @@ export class ReplicaManager {
     const st = this.o.engine.shards().find((s) => s.descriptor.id === rightId);
     if (st === undefined || st.tombstone || this.o.scheduler.replica(rightId) !== undefined) return;
     if (this.o.wal.group(rightId) !== undefined) this.o.wal.stageRemoveGroup(rightId);
-    const storage = this.o.wal.createGroup(rightId, st.confState);
+    const storage = createSplitHalfGroup(this.o.wal, st);
     await this.o.wal.flush();
     const r = this.attach(st, storage);
     this.o.logger.info({ shardId: rightId, peerId: st.peerId, campaign: ledParent }, 'split: right half started');
@@ -340,6 +340,21 @@ export class ReplicaManager {
     this.chain = run;
     return run;
   }
+}
+
+/**
+ * Creates the WAL group of a split's right half. Its log starts where the engine's split
+ * put it (engine/split.ts: SPLIT_INIT_INDEX/TERM): that point is staged as the group's
+ * snapshot and commit, so raft starts there and reconcileWithEngine does not take the new
+ * group for a crash ("engine is ahead of the raft log …", a warning on every split).
+ */
+export function createSplitHalfGroup(wal: WalPort, st: ShardStatePort): GroupStoragePort {
+  const id = st.descriptor.id;
+  const storage = wal.createGroup(id, st.confState);
+  if (st.appliedIndex === 0) return storage;
+  wal.stageSnapshot(id, { index: st.appliedIndex as LogIndex, term: st.appliedTerm as Term, confState: st.confState });
+  wal.stageHardState(id, { term: st.appliedTerm as Term, vote: 0 as PeerId, commit: st.appliedIndex as LogIndex });
+  return storage;
 }
 
 function invalid(option: string, message: string): KvError {

@@ -68,8 +68,16 @@ export class AdminService {
     if (req.toPeerId === r.peerId) return admin.NodeTransferLeaderResponse.create();
     if (!r.confState.voters.includes(req.toPeerId as PeerId)) throw invalid('toPeerId', `peer ${req.toPeerId} is not a voter of shard ${r.shardId}`);
     this.o.scheduler.transferLeader(r, req.toPeerId);
-    await this.o.scheduler.waitUntil(() => r.lead === req.toPeerId && !r.isLeader, Date.now() + this.o.timeoutMs,
-      () => new KvError('TIMEOUT', `leadership of shard ${r.shardId} did not move to peer ${req.toPeerId} in time`));
+    const reissue = new TransferReissue(r, req.toPeerId, Date.now());
+    await this.o.scheduler.waitUntil(() => {
+      if (r.lead === req.toPeerId && !r.isLeader) return true;
+      if (reissue.due(Date.now())) {
+        this.o.logger.debug({ shardId: r.shardId, toPeerId: req.toPeerId, attempt: reissue.attempts }, 'raft dropped the leader transfer; re-issuing it');
+        this.o.scheduler.transferLeader(r, req.toPeerId);
+      }
+      return false;
+    }, Date.now() + this.o.timeoutMs,
+    () => new KvError('TIMEOUT', `leadership of shard ${r.shardId} did not move to peer ${req.toPeerId} in time`));
     return admin.NodeTransferLeaderResponse.create();
   }
 
@@ -257,6 +265,49 @@ export function shardStatus(r: Replica): admin.ShardStatus {
     stats: meta.ShardStats.create({ term: st.hardState.term, commitIndex: commit, appliedIndex: r.appliedIndex }),
     pendingConfChange: r.confState.votersOutgoing.length > 0,
   });
+}
+
+/** Leader transfers one TransferLeader call makes at most (the first included). */
+export const TRANSFER_ATTEMPTS_MAX = 5;
+/** Floor of the gap between attempts, should raft refuse a transfer at once (no timeout measured). */
+const TRANSFER_GAP_MS_MIN = 100;
+
+/**
+ * When to re-issue a leader transfer raft gave up on. Raft sends the target one TimeoutNow
+ * and abandons the transfer after an election timeout; a target that has not applied its
+ * own promotion yet (the usual case right after a move's promote step) ignores it, so one
+ * attempt often fails although the target is healthy. The transfer is re-issued once raft
+ * dropped it and as long again has passed (about two election timeouts per attempt: raft
+ * drops proposals while a transfer is in progress, so the gaps let the shard's writes
+ * through), at most TRANSFER_ATTEMPTS_MAX times, and only while this replica still leads
+ * and the target is replicating and recently active — never to a silent target.
+ */
+export class TransferReissue {
+  attempts = 1;
+  private issuedMs: number;
+  /** When raft was first seen without a transfer in progress since the last attempt. */
+  private droppedMs: number | undefined = undefined;
+
+  constructor(private readonly r: Replica, private readonly toPeerId: number, nowMs: number) {
+    this.issuedMs = nowMs;
+  }
+
+  /** Whether to re-issue now; counts the attempt if so. Called after every scheduler turn and tick. */
+  due(nowMs: number): boolean {
+    if (this.attempts >= TRANSFER_ATTEMPTS_MAX || !this.r.isLeader || this.r.transferTo !== 0) return false;
+    const st = this.r.raw.status();
+    if (st.leadTransferee !== 0) return false; // raft still waits for the target's election
+    if (this.droppedMs === undefined) this.droppedMs = nowMs;
+    // Raft held the transfer for one election timeout; wait as long again before the next.
+    const electionMs = Math.max(TRANSFER_GAP_MS_MIN, this.droppedMs - this.issuedMs);
+    if (nowMs - this.droppedMs < electionMs) return false;
+    const p = st.progress?.get(this.toPeerId as PeerId);
+    if (p === undefined || !p.recentActive || p.state !== 'replicate') return false;
+    this.attempts++;
+    this.issuedMs = nowMs;
+    this.droppedMs = undefined;
+    return true;
+  }
 }
 
 function invalid(option: string, message: string): KvError {

@@ -100,7 +100,7 @@ export class KvService {
     });
     // Old collection versions' subkeys, deleted in the background on the shards this node
     // leads (bounded per interval, through Raft). Its timer does not hold the process;
-    // a node shutting down should call subkeySweeper.stop() before stopping the scheduler.
+    // NodeServer's shutdown stops it before the scheduler.
     this.subkeySweeper = this.execs.subkeySweeper(undefined, (shardId, e) => o.logger.debug({ err: e, shardId }, 'subkey sweep step failed'));
     this.subkeySweeper.start();
   }
