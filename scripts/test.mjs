@@ -4,11 +4,12 @@
 //
 // Usage: npm test [-- <path-substring> ...]   e.g. `npm test -- raft-ts` or `npm test -- test/sim`
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT, ensureBuilt, ensureInstalled } from './bootstrap.mjs';
 
-const PACKAGES = ['common', 'proto', 'raft-ts', 'node', 'metaserver', 'client-sdk', 'proxy', 'cli', 'test', 'bench'];
+// Every workspace: a new package's tests run without anyone remembering to list it here.
+const PACKAGES = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).workspaces;
 
 function collect(dir, out) {
   let names;

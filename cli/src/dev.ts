@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isKvError, KvError } from '@shoal/common';
 import { parseCount } from './args.js';
 import { LocalCluster } from './local-cluster.js';
-import { LOCAL_NODES_MAX } from './local-cluster-options.js';
+import { BASE_PORT_MAX, LOCAL_NODES_MAX } from './local-cluster-options.js';
 import type { DevFlags } from './program.js';
 
 const PID_FILE = 'shoal-dev.pid';
@@ -20,7 +20,7 @@ function parseDevFlags(f: DevFlags): { nodes: number; metaservers: number; dataD
   if (f.dataDir.trim() === '') throw new KvError('INVALID_ARGUMENT', '--data-dir: must not be empty', { details: { option: '--data-dir' } });
   return {
     nodes: parseCount(f.nodes, '--nodes', 1, LOCAL_NODES_MAX), metaservers, dataDir: f.dataDir,
-    basePort: parseCount(f.basePort, '--base-port', 1744, 65535 - 1300),
+    basePort: parseCount(f.basePort, '--base-port', 1744, BASE_PORT_MAX),
   };
 }
 
@@ -52,7 +52,7 @@ export async function runDev(flags: DevFlags): Promise<number> {
   let pidFile: string;
   try {
     const f = parseDevFlags(flags);
-    cluster = new LocalCluster({ ...f });
+    cluster = new LocalCluster({ ...f, s3: true });
     pidFile = claimDataDir(cluster.options.dataDir);
   } catch (e) {
     if (!isKvError(e)) throw e;
@@ -96,7 +96,7 @@ function printReady(cluster: LocalCluster): void {
   const metas = cluster.metaAddresses().join(',');
   const lines = ['', 'Shoal is running. Endpoints (gRPC, HTTP /metrics and /healthz, log):', ...cluster.endpoints().map((l) => `  ${l}`)];
   if (cluster.proxySkipped !== undefined) lines.push(`  proxy  not started: ${cluster.proxySkipped}`);
-  lines.push('  s3     not started: no maintained in-process S3-compatible server package fits (see docs/decisions.md)', '');
+  lines.push('');
   if (cluster.proxySkipped === undefined) {
     lines.push(`Try:  redis-cli -p ${cluster.ports.proxyResp} set hello world`);
   } else {

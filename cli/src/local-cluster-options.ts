@@ -1,10 +1,12 @@
 /**
  * Options and port layout of a LocalCluster (local-cluster.ts). Ports follow DESIGN.md
  * "Default local ports" from one base (the first metaserver's gRPC port, 7100): node gRPC
- * +100, metaserver HTTP +1000, node HTTP +1100, proxy HTTP +1200, RESP proxy −720 (6380).
+ * +100, metaserver HTTP +1000, node HTTP +1100, proxy HTTP +1200, RESP proxy −720 (6380),
+ * local S3 endpoint +1900 (9000).
  */
 import { resolve } from 'node:path';
 import { KvError } from '@shoal/common';
+import type { S3Credentials } from '@shoal/s3-local';
 import type { UnexpectedExit } from './local-cluster.js';
 
 export interface LocalClusterOptions {
@@ -22,6 +24,13 @@ export interface LocalClusterOptions {
   readonly proxy?: boolean;
   /** Create table `default` (hash, min(3, nodes) replicas) if absent; default true. */
   readonly defaultTable?: boolean;
+  /**
+   * Run the in-process S3-compatible endpoint (data under `<dataDir>/s3`, bucket `shoal`).
+   * Default false, so test clusters do not also claim base+1900; `shoal dev` turns it on.
+   */
+  readonly s3?: boolean;
+  /** Credentials the local S3 endpoint accepts; default LOCAL_S3_CREDENTIALS. */
+  readonly s3Credentials?: S3Credentials;
   /** How long start() / addNode() wait for the cluster to be ready; default 60 s. */
   readonly readyTimeoutMs?: number;
   /** SIGTERM → SIGKILL deadline per process in stop() / kill(); default 15 s. */
@@ -44,6 +53,8 @@ export interface ResolvedLocalClusterOptions {
   readonly basePort: number;
   readonly proxy: boolean;
   readonly defaultTable: boolean;
+  readonly s3: boolean;
+  readonly s3Credentials: S3Credentials;
   readonly readyTimeoutMs: number;
   readonly stopTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -60,7 +71,15 @@ export interface ClusterPorts {
   readonly nodeHttp: number;
   readonly proxyHttp: number;
   readonly proxyResp: number;
+  readonly s3: number;
 }
+
+/** Well-known development credentials of the local S3 endpoint (printed in the banner; not a secret). */
+export const LOCAL_S3_CREDENTIALS: S3Credentials = { accessKeyId: 'shoal', secretAccessKey: 'shoal-local-secret' };
+/** The bucket `shoal dev` creates for backups, restores and bulk loads. */
+export const LOCAL_S3_BUCKET = 'shoal';
+/** Highest base port: the local S3 endpoint, the highest port of the scheme, sits 1900 above it. */
+export const BASE_PORT_MAX = 65535 - 1900;
 
 /** Nodes one local cluster may start: node gRPC ports must stay below the metaserver HTTP range. */
 export const LOCAL_NODES_MAX = 99;
@@ -68,6 +87,7 @@ export const LOCAL_NODES_MAX = 99;
 export function clusterPorts(basePort: number): ClusterPorts {
   return {
     metaGrpc: basePort, nodeGrpc: basePort + 100, metaHttp: basePort + 1000, nodeHttp: basePort + 1100, proxyHttp: basePort + 1200, proxyResp: basePort - 720,
+    s3: basePort + 1900,
   };
 }
 
@@ -93,9 +113,11 @@ export function validateLocalClusterOptions(o: LocalClusterOptions): ResolvedLoc
     metaservers,
     zones: intIn(o.zones, 3, 1, LOCAL_NODES_MAX, 'zones'),
     // The RESP proxy sits 720 below the base and every port must stay below 65536.
-    basePort: intIn(o.basePort, 7100, 1744, 65535 - 1300, 'basePort'),
+    basePort: intIn(o.basePort, 7100, 1744, BASE_PORT_MAX, 'basePort'),
     proxy: o.proxy ?? true,
     defaultTable: o.defaultTable ?? true,
+    s3: o.s3 ?? false,
+    s3Credentials: o.s3Credentials ?? LOCAL_S3_CREDENTIALS,
     readyTimeoutMs: intIn(o.readyTimeoutMs, 60_000, 1, 3_600_000, 'readyTimeoutMs'),
     stopTimeoutMs: intIn(o.stopTimeoutMs, 15_000, 1, 600_000, 'stopTimeoutMs'),
     requestTimeoutMs: intIn(o.requestTimeoutMs, 10_000, 1, 600_000, 'requestTimeoutMs'),

@@ -1,14 +1,16 @@
 /**
  * A Shoal cluster of real processes on loopback, for `shoal dev` and integration tests:
  * metaservers, storage nodes (dynamic mode: they register with the metaservers and persist
- * the node id they are given) and, when `shoal proxy` runs, a RESP proxy.
+ * the node id they are given), when `shoal proxy` runs, a RESP proxy, and with `s3: true`
+ * an in-process S3-compatible endpoint (@shoal/s3-local) holding bucket `shoal`.
  *
  * Caller's obligations, in order: `start()` (resolves once there is a metaserver leader,
  * every node is up and, unless disabled, table `default` exists); then any of `addNode`,
  * `kill`, `restart`, `metaLeader`; finally `stop()` (SIGTERM, SIGKILL after
  * `stopTimeoutMs`). Everything lives under `dataDir`: `meta<i>/` and `node<i>/` each hold
  * the generated config, the process's data (`data/`) and its log; starting again on the
- * same `dataDir` reuses the data, so identities survive.
+ * same `dataDir` reuses the data, so identities survive. The S3 endpoint keeps its
+ * buckets under `s3/` and is stopped last.
  *
  * Children run in their own process group, so a terminal's Ctrl-C reaches only the
  * orchestrator, which then stops them in order; a child that exits while not asked to is
@@ -22,11 +24,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KvError } from '@shoal/common';
 import { admin, meta } from '@shoal/proto';
+import { S3LocalServer } from '@shoal/s3-local';
 import { AdminClient } from './admin-client.js';
-import { clusterPorts, validateLocalClusterOptions } from './local-cluster-options.js';
+import { clusterPorts, LOCAL_S3_BUCKET, validateLocalClusterOptions } from './local-cluster-options.js';
 import type { ClusterPorts, LocalClusterOptions, ResolvedLocalClusterOptions } from './local-cluster-options.js';
 
-export { clusterPorts } from './local-cluster-options.js';
+export { clusterPorts, LOCAL_S3_BUCKET, LOCAL_S3_CREDENTIALS } from './local-cluster-options.js';
 export type { ClusterPorts, LocalClusterOptions } from './local-cluster-options.js';
 
 const MAIN_JS = fileURLToPath(new URL('./main.js', import.meta.url));
@@ -74,6 +77,8 @@ export class LocalCluster {
   /** Why the proxy is not running, when it is not (e.g. "shoal proxy: not yet available"). */
   proxySkipped: string | undefined;
   private admin: AdminClient | undefined;
+  /** The in-process local S3 endpoint, while it runs (options.s3). */
+  s3: S3LocalServer | undefined;
   /** start() has resolved: deaths from now on go to onUnexpectedExit. */
   private ready = false;
 
@@ -110,7 +115,9 @@ export class LocalCluster {
     for (let i = 0; i < this.options.metaservers; i++) wanted.push([`meta${i + 1} gRPC`, this.ports.metaGrpc + i], [`meta${i + 1} HTTP`, this.ports.metaHttp + i]);
     for (let i = 0; i < this.options.nodes; i++) wanted.push([`node${i + 1} gRPC`, this.ports.nodeGrpc + i], [`node${i + 1} HTTP`, this.ports.nodeHttp + i]);
     if (this.options.proxy) wanted.push(['proxy RESP', this.ports.proxyResp], ['proxy HTTP', this.ports.proxyHttp]);
+    if (this.options.s3) wanted.push(['local S3', this.ports.s3]);
     await assertPortsFree(wanted);
+    if (this.options.s3) await this.startS3();
     for (let i = 1; i <= this.options.metaservers; i++) this.spawn(this.defineMeta(i));
     await this.metaLeader(this.options.readyTimeoutMs);
     for (const p of this.processes()) await this.waitServing(p);
@@ -189,13 +196,31 @@ export class LocalCluster {
     const running = (kinds: readonly ProcessKind[]) => this.processes().filter((p) => kinds.includes(p.kind));
     await Promise.all(running(['proxy', 'node']).map((p) => this.stopOne(p, 'SIGTERM')));
     await Promise.all(running(['metaserver']).map((p) => this.stopOne(p, 'SIGTERM')));
+    await this.s3?.stop();
+    this.s3 = undefined;
     this.admin?.close();
     this.admin = undefined;
   }
 
-  /** Endpoints to print: metaservers, nodes, proxy. */
+  /** Endpoints to print: metaservers, nodes, proxy, local S3 (with its development credentials). */
   endpoints(): string[] {
-    return this.processes().filter((p) => p.child !== undefined).map((p) => `${p.name.padEnd(6)} ${p.address}  http://${p.httpAddress}  log ${p.logFile}`);
+    const lines = this.processes().filter((p) => p.child !== undefined).map((p) => `${p.name.padEnd(6)} ${p.address}  http://${p.httpAddress}  log ${p.logFile}`);
+    if (this.s3 !== undefined) {
+      const c = this.options.s3Credentials;
+      lines.push(`${'s3'.padEnd(6)} ${this.s3.endpoint}  bucket ${LOCAL_S3_BUCKET}  access key ${c.accessKeyId}  secret ${c.secretAccessKey}  (path-style)`);
+    }
+    return lines;
+  }
+
+  /**
+   * The local S3 endpoint runs inside this process (no child): it is plain file I/O, and
+   * stopping it with the cluster needs no signals. Data lives under `<dataDir>/s3`.
+   */
+  private async startS3(): Promise<void> {
+    const s3 = new S3LocalServer({ dir: join(this.options.dataDir, 's3'), host: '127.0.0.1', port: this.ports.s3, credentials: this.options.s3Credentials });
+    await s3.start();
+    this.s3 = s3;
+    await s3.ensureBucket(LOCAL_S3_BUCKET);
   }
 
   private defineMeta(id: number): ManagedProcess {

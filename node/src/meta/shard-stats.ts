@@ -10,8 +10,10 @@
  *   command, which may carry a batch of keys).
  *
  * Figures are cached per shard for STATS_CACHE_MS, so a heartbeat storm costs at most one
- * size probe and one short scan per shard per STATS_CACHE_MS. Cache entries of shards
- * that stopped reporting are dropped by `retain`.
+ * size probe and one short scan per shard per STATS_CACHE_MS. The cache is keyed by the
+ * shard's key range too: after a split the left half keeps the shard id, and reporting
+ * the parent's figures under the new epoch would make the metaserver split it again (and
+ * again). Cache entries of shards that stopped reporting are dropped by `retain`.
  */
 import type { KeyRange } from '@shoal/common';
 import { meta } from '@shoal/proto';
@@ -28,6 +30,9 @@ export interface ShardDataAccess {
 
 interface Cached {
   atMs: number;
+  /** The key range measured; figures of another range (before a split) are not reused. */
+  start: Uint8Array;
+  end: Uint8Array;
   sizeBytes: number;
   keyCount: number;
   appliedIndex: number;
@@ -41,11 +46,20 @@ export class ShardStatsSource {
 
   async stats(shardId: number, raft: { term: number; commitIndex: number; appliedIndex: number }, nowMs: number): Promise<meta.ShardStats> {
     let c = this.cache.get(shardId);
-    if (c === undefined || nowMs - c.atMs >= STATS_CACHE_MS) {
-      const measured = await this.measure(shardId).catch(() => ({ sizeBytes: c?.sizeBytes ?? 0, keyCount: c?.keyCount ?? 0 }));
-      const elapsedSec = c === undefined ? 0 : (nowMs - c.atMs) / 1000;
-      const writeKeysPerSec = elapsedSec > 0 ? Math.round(Math.max(0, raft.appliedIndex - c!.appliedIndex) / elapsedSec) : 0;
-      c = { atMs: nowMs, ...measured, appliedIndex: raft.appliedIndex, writeKeysPerSec };
+    let range: KeyRange;
+    try {
+      ({ range } = this.engine.rawReadAccess(shardId));
+    } catch {
+      // Not hosted any more (removed between the leader check and now): nothing to measure.
+      range = c === undefined ? { start: new Uint8Array(0), end: new Uint8Array(0) } : { start: c.start, end: c.end };
+    }
+    const sameRange = c !== undefined && Buffer.compare(c.start, range.start) === 0 && Buffer.compare(c.end, range.end) === 0;
+    if (c === undefined || !sameRange || nowMs - c.atMs >= STATS_CACHE_MS) {
+      const previous = sameRange ? c : undefined;
+      const measured = await this.measure(shardId).catch(() => ({ sizeBytes: previous?.sizeBytes ?? 0, keyCount: previous?.keyCount ?? 0 }));
+      const elapsedSec = previous === undefined ? 0 : (nowMs - previous.atMs) / 1000;
+      const writeKeysPerSec = elapsedSec > 0 ? Math.round(Math.max(0, raft.appliedIndex - previous!.appliedIndex) / elapsedSec) : 0;
+      c = { atMs: nowMs, start: range.start, end: range.end, ...measured, appliedIndex: raft.appliedIndex, writeKeysPerSec };
       this.cache.set(shardId, c);
     }
     return meta.ShardStats.create({
