@@ -13,15 +13,16 @@ import type { Reply } from './resp/reply.js';
 const REPLY_DEPTH_MAX = 32;
 
 /**
- * `nullArray`: the command's nil is Redis' null ARRAY (`*-1` in RESP2), which the proto's
- * single NIL cannot say — LPOP/RPOP with a count on a missing key.
+ * A NIL is Redis' null ARRAY (`*-1` in RESP2) when the node says so (`null_array`), or when
+ * the caller knows the command's nil is one (`nullArray`: LPOP/RPOP with a count — kept for
+ * nodes of an older version that do not set the flag).
  */
 export function fromKvReply(r: kv.RedisReply, nullArray = false, depth = 0): Reply {
   if (depth > REPLY_DEPTH_MAX) return error('ERR reply nested too deeply');
   const T = kv.RedisReplyType;
   const items = (): Reply[] => r.elements.map((e) => fromKvReply(e, false, depth + 1));
   switch (r.type) {
-    case T.NIL: return nullArray ? NULL_ARRAY : NULL_BULK;
+    case T.NIL: return nullArray || r.nullArray ? NULL_ARRAY : NULL_BULK;
     case T.SIMPLE_STRING: return simple(Buffer.from(r.str).toString('latin1'));
     case T.ERROR: return error(Buffer.from(r.str));
     case T.INTEGER: return integer(r.integer);

@@ -5,6 +5,8 @@
 // pipeline batched per shard keeps per-key order; SIGTERM closes the proxy cleanly.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createConnection } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Redis } from 'ioredis';
 import { KEYS_ON_TWO_SHARDS, startProxyEnv, waitUntil } from './harness.js';
 import type { ProxyEnv } from './harness.js';
@@ -20,6 +22,43 @@ before(async () => {
 
 after(async () => {
   await env?.destroy();
+});
+
+/** A RESP2 connection that shows the exact bytes of each reply (ioredis and redis-cli print `$-1` and `*-1` alike). */
+async function rawConnection(port: number): Promise<{ send(...args: string[]): Promise<string>; close(): void }> {
+  const s: Socket = createConnection({ port, host: '127.0.0.1' });
+  await new Promise<void>((resolve, reject) => { s.once('connect', resolve); s.once('error', reject); });
+  let got = '';
+  s.on('data', (d: Buffer) => { got += d.toString('latin1'); });
+  return {
+    // Every reply used here is one line long.
+    async send(...args: string[]): Promise<string> {
+      got = '';
+      s.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`);
+      await waitUntil('a reply', 10_000, () => got.endsWith('\r\n'));
+      return got;
+    },
+    close: () => s.destroy(),
+  };
+}
+
+test('RESP2 null arrays on the wire: an EXEC aborted by WATCH, LPOP with a count and ZRANK WITHSCORE on a missing key answer *-1', async () => {
+  const raw = await rawConnection(env.port);
+  try {
+    assert.equal(await raw.send('SET', '{n}k', '1'), '+OK\r\n');
+    assert.equal(await raw.send('WATCH', '{n}k'), '+OK\r\n');
+    assert.equal(await r.set('{n}k', '2'), 'OK');
+    assert.equal(await raw.send('MULTI'), '+OK\r\n');
+    assert.equal(await raw.send('SET', '{n}k', '3'), '+QUEUED\r\n');
+    assert.equal(await raw.send('EXEC'), '*-1\r\n');
+    assert.equal(await raw.send('LPOP', '{n}nolist', '2'), '*-1\r\n');
+    // Only the node knows this nil is an array (kv.RedisReply.null_array).
+    assert.equal(await raw.send('ZRANK', '{n}nozset', 'm', 'WITHSCORE'), '*-1\r\n');
+    assert.equal(await raw.send('ZRANK', '{n}nozset', 'm'), '$-1\r\n');
+    assert.equal(await raw.send('GET', '{n}nokey'), '$-1\r\n');
+  } finally {
+    raw.close();
+  }
 });
 
 test('MULTI/EXEC with one data command runs it on its shard', async () => {

@@ -116,11 +116,9 @@ export function toProtoReply(r: Reply, respVersion: number): kv.RedisReply {
     case 'error': return kv.RedisReply.create({ type: T.ERROR, str: utf8.encode(r.text) });
     case 'integer': return kv.RedisReply.create({ type: T.INTEGER, integer: r.value });
     case 'bulk': return kv.RedisReply.create({ type: T.BULK_STRING, str: r.value });
-    case 'null':
-    case 'nullArray':
-      // kv.RedisReply has one NIL: the proxy sends `$-1` (RESP2) or `_` (RESP3). A RESP2
-      // null array `*-1` cannot be told apart on the wire (README "Gaps").
-      return kv.RedisReply.create({ type: T.NIL });
+    case 'null': return kv.RedisReply.create({ type: T.NIL });
+    // The proxy sends `*-1` (RESP2) or `_` (RESP3).
+    case 'nullArray': return kv.RedisReply.create({ type: T.NIL, nullArray: true });
     case 'array': return kv.RedisReply.create({ type: T.ARRAY, elements: r.items.map((x) => toProtoReply(x, respVersion)) });
     case 'set':
       return kv.RedisReply.create({ type: resp3 ? T.SET : T.ARRAY, elements: r.items.map((x) => toProtoReply(x, respVersion)) });

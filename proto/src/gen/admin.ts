@@ -1273,6 +1273,11 @@ export interface ClusterStatusResponse {
   readonly capacityBytes: number;
   readonly usedBytes: number;
   readonly routeVersion: number;
+  /**
+   * Shards the leader's last scheduling round could not help (e.g. quorum lost: an
+   * administrator must force-reduce them), at most 256 (STUCK_SHARDS_MAX), by shard id.
+   */
+  readonly stuckShards: readonly StuckShard[];
 }
 
 export const ClusterStatusResponse: $rt.MessageCodec<ClusterStatusResponse> = {
@@ -1295,6 +1300,7 @@ export const ClusterStatusResponse: $rt.MessageCodec<ClusterStatusResponse> = {
     if (message.capacityBytes !== 0) $rt.writeUint64(writer.uint32(72), message.capacityBytes, 'shoal.admin.ClusterStatusResponse.capacityBytes');
     if (message.usedBytes !== 0) $rt.writeUint64(writer.uint32(80), message.usedBytes, 'shoal.admin.ClusterStatusResponse.usedBytes');
     if (message.routeVersion !== 0) $rt.writeUint64(writer.uint32(88), message.routeVersion, 'shoal.admin.ClusterStatusResponse.routeVersion');
+    for (const value of message.stuckShards) StuckShard.encode(value, writer.uint32(98).fork()).ldelim();
     return writer;
   },
 
@@ -1312,6 +1318,7 @@ export const ClusterStatusResponse: $rt.MessageCodec<ClusterStatusResponse> = {
     let _capacityBytes: number = 0;
     let _usedBytes: number = 0;
     let _routeVersion: number = 0;
+    const _stuckShards: StuckShard[] = [];
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {
@@ -1386,12 +1393,17 @@ export const ClusterStatusResponse: $rt.MessageCodec<ClusterStatusResponse> = {
           _routeVersion = $rt.readUint64(reader, 'shoal.admin.ClusterStatusResponse.routeVersion');
           break;
         }
+        case 12: {
+          $rt.expectWireType(tag, 2, 'shoal.admin.ClusterStatusResponse.stuckShards');
+          _stuckShards.push(StuckShard.decode(reader, reader.uint32(), depth + 1));
+          break;
+        }
         default:
           $rt.skipField(reader, tag);
       }
     }
     $rt.endDecode(reader, end, 'shoal.admin.ClusterStatusResponse');
-    return { error: _error, metaservers: _metaservers, nodesByState: _nodesByState, tableCount: _tableCount, shardCount: _shardCount, leaderlessShardCount: _leaderlessShardCount, underReplicatedShardCount: _underReplicatedShardCount, runningOperatorCount: _runningOperatorCount, capacityBytes: _capacityBytes, usedBytes: _usedBytes, routeVersion: _routeVersion };
+    return { error: _error, metaservers: _metaservers, nodesByState: _nodesByState, tableCount: _tableCount, shardCount: _shardCount, leaderlessShardCount: _leaderlessShardCount, underReplicatedShardCount: _underReplicatedShardCount, runningOperatorCount: _runningOperatorCount, capacityBytes: _capacityBytes, usedBytes: _usedBytes, routeVersion: _routeVersion, stuckShards: _stuckShards };
   },
 
   create(partial: Partial<ClusterStatusResponse> = {}): ClusterStatusResponse {
@@ -1407,6 +1419,64 @@ export const ClusterStatusResponse: $rt.MessageCodec<ClusterStatusResponse> = {
       capacityBytes: partial.capacityBytes ?? 0,
       usedBytes: partial.usedBytes ?? 0,
       routeVersion: partial.routeVersion ?? 0,
+      stuckShards: partial.stuckShards ?? [],
+    };
+  },
+};
+
+export interface StuckShard {
+  readonly shardId: number;
+  readonly tableId: number;
+  readonly reason: string;
+}
+
+export const StuckShard: $rt.MessageCodec<StuckShard> = {
+  typeName: 'shoal.admin.StuckShard',
+
+  encode(message: StuckShard, writer: $rt.Writer = $rt.Writer.create()): $rt.Writer {
+    if (message.shardId !== 0) $rt.writeUint64(writer.uint32(8), message.shardId, 'shoal.admin.StuckShard.shardId');
+    if (message.tableId !== 0) $rt.writeUint64(writer.uint32(16), message.tableId, 'shoal.admin.StuckShard.tableId');
+    if (message.reason !== '') writer.uint32(26).string(message.reason);
+    return writer;
+  },
+
+  decode(input: $rt.Reader | Uint8Array, length?: number, depth = 0): StuckShard {
+    const reader = $rt.beginDecode(input, length, depth, 'shoal.admin.StuckShard');
+    const end = length === undefined ? reader.len : reader.pos + length;
+    let _shardId: number = 0;
+    let _tableId: number = 0;
+    let _reason: string = '';
+    while (reader.pos < end) {
+      const tag = reader.uint32();
+      switch (tag >>> 3) {
+        case 1: {
+          $rt.expectWireType(tag, 0, 'shoal.admin.StuckShard.shardId');
+          _shardId = $rt.readUint64(reader, 'shoal.admin.StuckShard.shardId');
+          break;
+        }
+        case 2: {
+          $rt.expectWireType(tag, 0, 'shoal.admin.StuckShard.tableId');
+          _tableId = $rt.readUint64(reader, 'shoal.admin.StuckShard.tableId');
+          break;
+        }
+        case 3: {
+          $rt.expectWireType(tag, 2, 'shoal.admin.StuckShard.reason');
+          _reason = reader.string();
+          break;
+        }
+        default:
+          $rt.skipField(reader, tag);
+      }
+    }
+    $rt.endDecode(reader, end, 'shoal.admin.StuckShard');
+    return { shardId: _shardId, tableId: _tableId, reason: _reason };
+  },
+
+  create(partial: Partial<StuckShard> = {}): StuckShard {
+    return {
+      shardId: partial.shardId ?? 0,
+      tableId: partial.tableId ?? 0,
+      reason: partial.reason ?? '',
     };
   },
 };

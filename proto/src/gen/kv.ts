@@ -1743,6 +1743,11 @@ export interface RedisReply {
   readonly boolean: boolean;
   /** ARRAY and SET: the elements; MAP: key, value, key, value, ... */
   readonly elements: readonly RedisReply[];
+  /**
+   * NIL: Redis' null ARRAY (`*-1` in RESP2; `_` in RESP3 like any nil) rather than the
+   * null bulk string (`$-1`) — LPOP/RPOP with a count on a missing key, an aborted EXEC.
+   */
+  readonly nullArray: boolean;
 }
 
 /** A RESP reply tree. */
@@ -1756,6 +1761,7 @@ export const RedisReply: $rt.MessageCodec<RedisReply> = {
     if (!Object.is(message.number, 0)) writer.uint32(33).double(message.number);
     if (message.boolean) writer.uint32(40).bool(message.boolean);
     for (const value of message.elements) RedisReply.encode(value, writer.uint32(50).fork()).ldelim();
+    if (message.nullArray) writer.uint32(56).bool(message.nullArray);
     return writer;
   },
 
@@ -1768,6 +1774,7 @@ export const RedisReply: $rt.MessageCodec<RedisReply> = {
     let _number: number = 0;
     let _boolean: boolean = false;
     const _elements: RedisReply[] = [];
+    let _nullArray: boolean = false;
     while (reader.pos < end) {
       const tag = reader.uint32();
       switch (tag >>> 3) {
@@ -1801,12 +1808,17 @@ export const RedisReply: $rt.MessageCodec<RedisReply> = {
           _elements.push(RedisReply.decode(reader, reader.uint32(), depth + 1));
           break;
         }
+        case 7: {
+          $rt.expectWireType(tag, 0, 'shoal.kv.RedisReply.nullArray');
+          _nullArray = reader.bool();
+          break;
+        }
         default:
           $rt.skipField(reader, tag);
       }
     }
     $rt.endDecode(reader, end, 'shoal.kv.RedisReply');
-    return { type: _type, str: _str, integer: _integer, number: _number, boolean: _boolean, elements: _elements };
+    return { type: _type, str: _str, integer: _integer, number: _number, boolean: _boolean, elements: _elements, nullArray: _nullArray };
   },
 
   create(partial: Partial<RedisReply> = {}): RedisReply {
@@ -1817,6 +1829,7 @@ export const RedisReply: $rt.MessageCodec<RedisReply> = {
       number: partial.number ?? 0,
       boolean: partial.boolean ?? false,
       elements: partial.elements ?? [],
+      nullArray: partial.nullArray ?? false,
     };
   },
 };
