@@ -140,6 +140,12 @@ export function addAdminCommands(
     const res = await c.admin('listOperators', req);
     return f.json === true ? res.operators : formatOperators(res.operators, Date.now());
   });
+  leaf(operator.command('cancel <operatorId>').description('cancel a running operator (a learner it created is cleaned up)'),
+    'operator cancel', (id) => async (c, f) => {
+      const operatorId = parseId(id!, 'operatorId');
+      await c.admin('cancelOperator', admin.CancelOperatorRequest.create({ operatorId }));
+      return f.json === true ? { cancelled: operatorId } : `operator ${operatorId} cancelled`;
+    });
 }
 
 function addNodeCommands(node: Command, leaf: Register): void {

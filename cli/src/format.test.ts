@@ -112,3 +112,20 @@ test('cluster status reports health, leader and counts', () => {
   assert.match(out, /nodes: 2 up, 1 down;/);
   assert.match(out, /shards: 8, leaderless: 1, under-replicated: 2/);
 });
+
+test('cluster status lists stuck shards with their table and reason, and is then degraded', () => {
+  const base = { metaservers: meta.GetClusterInfoResponse.create({ clusterId: 1, leaderId: 1 }), tableCount: 1, shardCount: 2 };
+  const view = (status: admin.ClusterStatusResponse) => formatClusterStatus({
+    status, memberHealth: new Map(), nodes: [], shardCounts: new Map(), operators: [],
+    tables: [meta.TableInfo.create({ id: 4, name: 'orders' })],
+  }, 0);
+  const healthy = view(admin.ClusterStatusResponse.create(base));
+  assert.match(healthy, /^cluster 1: healthy/);
+  assert.doesNotMatch(healthy, /stuck/);
+  const stuck = view(admin.ClusterStatusResponse.create({
+    ...base, stuckShards: [admin.StuckShard.create({ shardId: 9, tableId: 4, reason: 'quorum lost (1/3 voters alive): force-reduce needed' })],
+  }));
+  assert.match(stuck, /^cluster 1: degraded/);
+  assert.match(stuck, /stuck shards \(the scheduler cannot help them\): 1\n/);
+  assert.match(stuck, /\n\s*9\s+orders\s+quorum lost \(1\/3 voters alive\): force-reduce needed/);
+});

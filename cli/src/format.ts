@@ -186,7 +186,7 @@ export function formatClusterStatus(v: ClusterView, nowMs: number): string {
   const s = v.status;
   const states = [...s.nodesByState].filter(([, n]) => n > 0).sort(([a], [b]) => a - b)
     .map(([k, n]) => `${n} ${nodeStateName(k as meta.NodeState)}`).join(', ');
-  const health = s.leaderlessShardCount === 0 && s.underReplicatedShardCount === 0 ? 'healthy' : 'degraded';
+  const health = s.leaderlessShardCount === 0 && s.underReplicatedShardCount === 0 && s.stuckShards.length === 0 ? 'healthy' : 'degraded';
   const out = [
     `cluster ${m.clusterId}: ${health}; term ${m.term}, leader ${m.leaderId === 0 ? 'none' : `metaserver ${m.leaderId}`}, route version ${s.routeVersion}`,
     '',
@@ -203,5 +203,11 @@ export function formatClusterStatus(v: ClusterView, nowMs: number): string {
     `running operators: ${s.runningOperatorCount}`,
   ];
   if (v.operators.length > 0) out.push(formatOperators(v.operators, nowMs));
+  // Shards the scheduler cannot help need an administrator (e.g. `shoal shard force-reduce`).
+  if (s.stuckShards.length > 0) {
+    const names = new Map(v.tables.map((t) => [t.id, t.name]));
+    out.push('', `stuck shards (the scheduler cannot help them): ${s.stuckShards.length}`,
+      renderTable(['SHARD', 'TABLE', 'REASON'], s.stuckShards.map((x) => [String(x.shardId), names.get(x.tableId) ?? String(x.tableId), x.reason])));
+  }
   return out.join('\n');
 }

@@ -72,6 +72,16 @@ test('an admin command with a bad argument exits 1 naming it, before contacting 
   assert.match(r.stderr, /^shoal shard force-reduce: INVALID_ARGUMENT: --keep: "x" is not a positive integer id/);
 });
 
+test('operator cancel takes one positive operator id, named in the error before contacting anyone', () => {
+  const bad = shoal('operator', 'cancel', 'x1', '--meta', '127.0.0.1:1');
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stderr.trimEnd().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /^shoal operator cancel: INVALID_ARGUMENT: operatorId: "x1" is not a positive integer id/);
+  const missing = shoal('operator', 'cancel');
+  assert.equal(missing.status, 2, 'a missing argument is a usage error');
+  assert.match(missing.stderr, /missing required argument 'operatorId'/);
+});
+
 test('an admin command that reaches no metaserver exits 1 with UNAVAILABLE within its --timeout', () => {
   const started = Date.now();
   const r = shoal('node', 'list', '--meta', '127.0.0.1:1,127.0.0.1:2', '--timeout', '1s');

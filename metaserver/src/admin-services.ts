@@ -70,7 +70,7 @@ function clusterStatus(ctx: ServiceContext) {
     const counts = clusterCounts(ctx.raft.state);
     let usedBytes = 0;
     for (const n of soft.nodes.values()) usedBytes += n.usedBytes;
-    return admin.ClusterStatusResponse.create({ ...counts, metaservers: clusterInfo(ctx), usedBytes });
+    return admin.ClusterStatusResponse.create({ ...counts, metaservers: clusterInfo(ctx), usedBytes, stuckShards: [...ctx.leader.stuck.current] });
   };
 }
 

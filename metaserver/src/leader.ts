@@ -27,12 +27,11 @@ import { RouteWatchHub } from './route-watch.js';
 import { createSoftState, pendingNodeActions, schedule, schedulerConfig } from './schedule/index.js';
 import type { SchedulerConfig, SoftState } from './schedule/index.js';
 import { tableInfo } from './state/index.js';
+import { StuckReport } from './stuck-report.js';
 import type { NodeLiveInfo } from './state/index.js';
 
 /** CreateTable calls waiting for their table to become active, on one leader. */
 const TABLE_WAITERS_MAX = 1024;
-/** Stuck shards named in one log line. */
-const STUCK_LOGGED_MAX = 16;
 
 interface TableWaiter {
   readonly tableId: TableId;
@@ -45,6 +44,8 @@ export class LeaderDuty {
   readonly scheduler: SchedulerConfig;
   readonly driver: NodeDriver;
   readonly watches: RouteWatchHub;
+  /** What the last scheduling round could not help; for ClusterStatus. */
+  readonly stuck: StuckReport;
   private soft: SoftState | null = null;
   private caughtUp: Promise<void> | null = null;
   /** Bumped on every leadership change: work started under an older generation stops. */
@@ -54,6 +55,7 @@ export class LeaderDuty {
   private closed = false;
 
   constructor(private readonly raft: MetaRaft, private readonly config: MetaserverConfig, private readonly metrics: MetaMetrics, private readonly log: Logger) {
+    this.stuck = new StuckReport(log);
     this.scheduler = schedulerConfig(config.schedule, {
       nodeSuspectAfterMs: config.nodeSuspectAfterMs, nodeDownAfterMs: config.nodeDownAfterMs, nodeHeartbeatIntervalMs: config.nodeHeartbeatIntervalMs,
     });
@@ -147,6 +149,7 @@ export class LeaderDuty {
     this.generation++;
     this.soft = null;
     this.caughtUp = null;
+    this.stuck.clear();
     if (this.roundTimer !== null) clearTimeout(this.roundTimer);
     this.roundTimer = null;
     for (const w of this.waiters) {
@@ -192,7 +195,8 @@ export class LeaderDuty {
     }
     this.metrics.scheduleRoundSeconds.observe((performance.now() - started) / 1000);
     if (decision.commands.length > 0) this.log.debug({ commands: decision.commands.map((c) => c.$case) }, 'scheduling round');
-    if (decision.stuck.length > 0) this.log.debug({ stuck: decision.stuck.slice(0, STUCK_LOGGED_MAX) }, 'shards the scheduler cannot help');
-    if (gen === this.generation) this.driveNodes();
+    if (gen !== this.generation) return;
+    this.stuck.update(decision.stuck, this.raft.state, Date.now());
+    this.driveNodes();
   }
 }

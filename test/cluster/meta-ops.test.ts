@@ -1,8 +1,8 @@
 // Goal: two metaserver operations of issue 5 end to end, on real processes (1 metaserver,
 // 5 storage nodes in 3 zones, short failure-detection timings), sharing one cluster in order:
 // 1. forced replica reduction (B-Station's dynamic replica reduction): refused while the
-//    quorum lives; after kill -9 of two of a 3-replica shard's nodes, `shoal shard
-//    force-reduce` (the CLI) brings the survivor back as a leader that serves the keys it
+//    quorum lives; after kill -9 of two of a 3-replica shard's nodes the metaserver reports
+//    the shard stuck, and `shoal shard force-reduce` (the CLI), superseding a running move, brings the survivor back as a leader that serves the keys it
 //    had applied and accepts writes, and the scheduler re-grows the shard to 3 voters;
 // 2. automatic split by per-table thresholds: a range table splits at middle keys and a
 //    hash table doubles, by the metaserver alone, with epochs bumped and every key readable.
@@ -110,19 +110,27 @@ step('force-reduce: refused with the quorum alive; after losing 2 of 3 replicas 
     const [st] = await c.shardStatus(survivor.address, [shardId]);
     return down.length === 2 && st!.role !== raft.RaftRole.LEADER;
   });
-  // The scheduler cannot repair it on its own. (A recovery operator may already run: the two
-  // nodes go down a heartbeat apart, and while one is merely suspect the shard looks repairable.
-  // It cannot finish without a quorum, and force-reduce is refused while it runs ("shard N
-  // already runs operator M"): cancel it first, as an operator would. The CLI has no
-  // `operator cancel`, so through the Admin API.)
-  for (const o of (await c.runningOperators()).filter((x) => x.operator?.shardId === shardId)) {
-    await c.admin.admin('cancelOperator', admin.CancelOperatorRequest.create({ operatorId: o.operator!.id }));
-  }
+  // The scheduler cannot repair it on its own, and says so: the leader's last round names
+  // the shard in ClusterStatus.stuck_shards, as `shoal cluster status` prints.
+  await c.waitFor(`shard ${shardId} reported stuck with its quorum lost`, 20_000, async () => {
+    const st = await c.admin.admin('clusterStatus', admin.ClusterStatusRequest.create());
+    return st.stuckShards.some((x) => x.shardId === shardId && x.tableId === view.shard.tableId && /force-reduce needed/.test(x.reason));
+  });
+  // A move that cannot finish without a quorum (before issue 5's fix, the scheduler started
+  // one itself while one of the two nodes was still suspect): force-reduce supersedes it
+  // rather than being refused until it times out.
+  const stale = await c.admin.admin('moveReplica', admin.MoveReplicaRequest.create({ shardId, fromNodeId: deadIds[0]!, toNodeId: 0 }));
+  assert.ok(stale.operatorId > 0);
+  assert.ok((await c.runningOperators()).some((o) => o.operator?.id === stale.operatorId), 'the move runs when force-reduce is asked for');
 
   const { stdout } = await promisify(execFile)(process.execPath,
     [CLI_MAIN, 'shard', 'force-reduce', String(shardId), '--keep', String(survivor.peerId), '--yes', '--meta', c.lc.metaAddresses().join(',')],
     { timeout: 20_000 });
   assert.match(stdout, /force-reduce/);
+  const history = await c.admin.admin('listOperators', admin.ListOperatorsRequest.create({ shardId, includeFinished: true }));
+  const superseded = history.operators.find((o) => o.operator?.id === stale.operatorId)?.status;
+  assert.equal(superseded?.state, meta.OperatorState.CANCELLED, 'the running move was cancelled by the force-reduce');
+  assert.match(superseded?.message ?? '', /superseded by a force-reduce/);
 
   await c.waitFor('the survivor leads the shard', 30_000, async () => {
     const [st] = await c.shardStatus(survivor.address, [shardId]);

@@ -51,16 +51,19 @@ export function planCreateTable(
   return ok(cmd.createTable({ ...base, placement: placement.value.map((nodeIds) => ({ nodeIds })) }));
 }
 
-function shardFor(state: TopologyState, shardId: number): Result<ShardRecord> {
+/** `supersede`: a force-reduce may replace a running operator (apply decides, see apply-operators.ts). */
+function shardFor(state: TopologyState, shardId: number, supersede = false): Result<ShardRecord> {
   const shard = state.shards.get(shardId as ShardId);
   if (shard === undefined) return err(new KvError('SHARD_NOT_FOUND', `no shard ${shardId}`, { details: { option: 'shardId' } }));
   const running = operatorOfShard(state, shard.id);
-  if (running !== undefined) return err(new KvError('CONDITION_FAILED', `shard ${shard.id} already runs operator ${running.id}`));
+  if (running !== undefined && !(supersede && running.kind !== 'force-reduce')) return err(new KvError('CONDITION_FAILED', `shard ${shard.id} already runs operator ${running.id}`));
   return ok(shard);
 }
 
-function adminOperator(state: TopologyState, config: SchedulerConfig, shardId: number, spec: (s: ShardRecord) => Result<OperatorSpec>): Result<CommandKind> {
-  const shard = shardFor(state, shardId);
+function adminOperator(
+  state: TopologyState, config: SchedulerConfig, shardId: number, spec: (s: ShardRecord) => Result<OperatorSpec>, supersede = false,
+): Result<CommandKind> {
+  const shard = shardFor(state, shardId, supersede);
   if (!shard.ok) return shard;
   const s = spec(shard.value);
   if (!s.ok) return s;
@@ -96,7 +99,7 @@ export function planForceReduce(state: TopologyState, config: SchedulerConfig, r
   if (req.confirmShardId !== req.shardId) {
     return err(new KvError('INVALID_ARGUMENT', 'confirm_shard_id must repeat shard_id', { details: { option: 'confirmShardId' } }));
   }
-  return adminOperator(state, config, req.shardId, () => ok({ kind: 'force-reduce', keepPeerIds: req.keepPeerIds as PeerId[] }));
+  return adminOperator(state, config, req.shardId, () => ok({ kind: 'force-reduce', keepPeerIds: req.keepPeerIds as PeerId[] }), true);
 }
 
 export function planCancelOperator(state: TopologyState, req: admin.CancelOperatorRequest): Result<CommandKind> {

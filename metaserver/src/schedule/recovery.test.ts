@@ -52,6 +52,30 @@ describe('recovery timeline', () => {
     assert.equal(m.state.operatorHistory.filter((o) => o.cause === 'recovery' && o.state === 'succeeded').length, hosted.length);
   });
 
+  it('no recovery operator on a shard whose up voters are no majority (one dead, one suspect)', () => {
+    const { m, nodes, t } = cluster();
+    const [a, b] = [nodes[0]!, nodes[1]!];
+    const both = new Set(shardsOfTable(m.state, t).filter((s) => [a, b].every((n) => s.replicas.some((r) => r.nodeId === n))).map((s) => s.id));
+    assert.ok(both.size > 0, 'some shard has replicas on both nodes');
+    m.kill(a);
+    m.step();
+    m.kill(b);
+    let sawWindow = false;
+    m.runUntil(() => {
+      const [sa, sb] = [m.state.nodes.get(a)?.state, m.state.nodes.get(b)?.state];
+      if (sa === 'down' && sb === 'suspect') sawWindow = true;
+      if (sb !== 'down') {
+        const bad = [...m.state.operators.values()].filter((o) => both.has(o.shardId));
+        assert.deepEqual(bad.map((o) => o.id), [], 'no operator on a shard without an up quorum');
+      }
+      return sb === 'down';
+    });
+    assert.ok(sawWindow, 'the test went through the window where one node is down and one suspect');
+    m.step();
+    const stuck = new Set(m.lastStuck.map((x) => x.shardId));
+    for (const id of both) assert.ok(stuck.has(id), `shard ${id} is reported stuck once both are down`);
+  });
+
   it('recovery respects the per-node and cluster limits', () => {
     const { m, nodes, t } = cluster({ recoveryOperatorsPerNodeMax: 1, recoveryOperatorsMax: 2 });
     m.kill(nodes[0]!);

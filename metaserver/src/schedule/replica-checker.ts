@@ -11,7 +11,12 @@
  *   6. two voters in one zone while a placeable node sits in an unused zone → move (repair).
  *
  * A shard that lost its quorum cannot change membership through Raft: it is reported as
- * stuck (an operator must force-reduce it, see admin.ts) and left alone.
+ * stuck (an operator must force-reduce it, see admin.ts) and left alone. A shard whose
+ * `up` voters are no majority (some of its voters only suspect) gets no operator either,
+ * as PD does not schedule a region without a quorum: a membership change could not commit
+ * until the suspects return, and if they do not, a recovery operator started now would
+ * only hold the shard until its time-out. Such a shard is not reported: suspects are
+ * expected to come back, and once they are down the quorum-lost report above applies.
  */
 import type { NodeId, PeerId } from '@shoal/common';
 import { voters } from '../state/index.js';
@@ -56,6 +61,8 @@ export function checkReplicas(round: Round): StuckShard[] {
       stuck.push({ shardId: shard.id, reason: `quorum lost (${alive}/${h.voters.length} voters alive): force-reduce needed` });
       continue;
     }
+    const up = h.voters.filter((r) => round.state.nodes.get(r.nodeId)?.state === 'up').length;
+    if (up * 2 <= h.voters.length) continue;
     const why = checkShard(round, h);
     if (why !== null) stuck.push({ shardId: shard.id, reason: why });
   }

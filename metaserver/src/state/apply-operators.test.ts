@@ -181,6 +181,41 @@ describe('force reduce', () => {
   });
 });
 
+describe('force reduce supersedes', () => {
+  it('a running move on a shard without quorum is cancelled by a force-reduce; its learner becomes garbage', () => {
+    const { s, nodes, sh } = setup();
+    const keep = [peerOn(sh, nodes[0]!)];
+    // The scheduler started a recovery move while node 2 was only suspect; its learner was created.
+    const move = run(s, cmd.addOperator({ shardId: sh.id, epoch: sh.epoch, cause: 'recovery', reason: 'replace dead', timeoutMs: 60_000, spec: { kind: 'move-replica', fromPeerId: peerOn(sh, nodes[1]!), toNodeId: nodes[3]! } }), 1_000);
+    const moveId = (move as { operatorId: OperatorId }).operatorId;
+    const learner = s.operators.get(moveId)!.steps[0]!;
+    assert.ok(learner.kind === 'add-learner');
+    run(s, cmd.setNodeState(nodes[1]!, 'up', 'down'));
+    const forceIt = (k: readonly PeerId[]) => cmd.addOperator({ shardId: sh.id, epoch: sh.epoch, cause: 'admin', reason: 'last resort', timeoutMs: 1_000, spec: { kind: 'force-reduce', keepPeerIds: k } });
+    assert.equal(refusal(s, forceIt(keep)), 'CONDITION_FAILED', 'quorum still alive: the move is not superseded');
+    assert.equal(operatorOfShard(s, sh.id)?.id, moveId);
+    run(s, cmd.setNodeState(nodes[2]!, 'up', 'down'));
+    assert.equal(refusal(s, forceIt([peerOn(sh, nodes[1]!)])), 'INVALID_ARGUMENT', 'an invalid force-reduce cancels nothing');
+    assert.equal(operatorOfShard(s, sh.id)?.id, moveId);
+    const id = (run(s, forceIt(keep), 3_000) as { operatorId: OperatorId }).operatorId;
+    assert.equal(operatorOfShard(s, sh.id)?.id, id);
+    const ended = s.operatorHistory.find((o) => o.id === moveId);
+    assert.equal(ended?.state, 'cancelled');
+    assert.match(ended?.message ?? '', /superseded by a force-reduce/);
+    assert.ok(s.garbage.some((g) => g.shardId === sh.id && g.peerId === learner.peerId && g.nodeId === learner.nodeId), 'the move\'s learner is garbage');
+    assert.deepEqual(checkInvariants(s), []);
+  });
+
+  it('a running force-reduce is not superseded by another', () => {
+    const { s, nodes, sh } = setup();
+    run(s, cmd.setNodeState(nodes[1]!, 'up', 'down'));
+    run(s, cmd.setNodeState(nodes[2]!, 'up', 'down'));
+    const first = add(s, sh, { kind: 'force-reduce', keepPeerIds: [peerOn(sh, nodes[0]!)] });
+    assert.equal(refusal(s, cmd.addOperator({ shardId: sh.id, epoch: sh.epoch, cause: 'admin', reason: '', timeoutMs: 1_000, spec: { kind: 'force-reduce', keepPeerIds: [peerOn(sh, nodes[0]!)] } })), 'CONDITION_FAILED');
+    assert.equal(operatorOfShard(s, sh.id)?.id, first);
+  });
+});
+
 describe('ids', () => {
   it('operator and peer ids are never reused', () => {
     const { s, nodes, sh } = setup();

@@ -92,13 +92,27 @@ function checkSpec(state: TopologyState, spec: OperatorSpec, shard: ShardRecord,
   }
 }
 
+/**
+ * A force-reduce supersedes whatever else runs on the shard, scheduler-made or admin-made:
+ * it is only accepted once the quorum is lost (checkForceReduce), when no membership change
+ * can commit, so the running operator could only wait for its time-out — minutes during
+ * which the shard stays unavailable. Force-reduce is the administrator's explicit last
+ * resort, so it wins. A running force-reduce is never superseded (it may be executing on
+ * the nodes already).
+ */
+function supersedable(running: OperatorRecord, cmd: metacmd.AddOperator): boolean {
+  return cmd.spec?.$case === 'forceReduce' && running.kind !== 'force-reduce';
+}
+
 function findShardAndTable(state: TopologyState, cmd: metacmd.AddOperator): Checked<{ shard: ShardRecord; table: TableRecord }> {
   const shard = state.shards.get(cmd.shardId as ShardId);
   const table = shard === undefined ? undefined : state.tables.get(shard.tableId);
   if (shard === undefined || table === undefined) return { refused: refuse('SHARD_NOT_FOUND', `no shard ${cmd.shardId}`, 'shardId') };
   if (table.state === 'dropping') return { refused: refuse('TABLE_NOT_FOUND', `table ${table.name} is being dropped`) };
   const running = operatorOfShard(state, shard.id);
-  if (running !== undefined) return { refused: refuse('CONDITION_FAILED', `shard ${shard.id} already runs operator ${running.id}`) };
+  if (running !== undefined && !supersedable(running, cmd)) {
+    return { refused: refuse('CONDITION_FAILED', `shard ${shard.id} already runs operator ${running.id}`) };
+  }
   const epoch = epochFromProto(cmd.epoch);
   if (!epochEquals(epoch, shard.epoch)) {
     return { refused: refuse('EPOCH_NOT_MATCH', `operator planned at ${formatEpoch(epoch)}, shard is at ${formatEpoch(shard.epoch)}`) };
@@ -121,6 +135,9 @@ export function applyAddOperator(state: TopologyState, cmd: metacmd.AddOperator,
   const noIds = checkIdsAvailable(state, 'operator', need.steps) ?? checkIdsAvailable(state, 'peer', need.peers)
     ?? checkIdsAvailable(state, 'shard', need.shards);
   if (noIds !== null) return err(noIds);
+  // Only now, with the force-reduce known valid, is a superseded operator ended.
+  const superseded = operatorOfShard(state, shard.id);
+  if (superseded !== undefined) cancelOperator(state, superseded, 'cancelled', `superseded by a force-reduce: ${cmd.reason}`, stampMs);
   const firstStepId = allocateIds(state, 'operator', need.steps);
   const firstPeer = allocateIds(state, 'peer', need.peers);
   const newShardId = need.shards === 0 ? 0 : allocateIds(state, 'shard', 1);
