@@ -13,7 +13,9 @@
  *
  * Batching. Runs of consecutive commands whose keys each lie on one shard (and need no
  * fan-out) go out as one Kv.Exec per shard and chunk (shoal-batch.ts); the rest run one
- * by one as below, each run after the previous segment finished.
+ * by one as below, each run after the previous segment finished. A call of ONE plain
+ * command (the unpipelined case) instead joins other clients' commands for the same shard
+ * in one Kv.Exec per event-loop turn (shoal-coalesce.ts, `coalesceAcrossClients`).
  *
  * Ordering. Within one segment, a command waits for every earlier command of the call
  * that shares a key with it (and keyless commands wait for all earlier ones and block all
@@ -34,6 +36,7 @@ import { array, bulk, error, integer, kvErrorReply, NULL_BULK, OK } from './resp
 import type { Reply } from './resp/reply.js';
 import { runBatched } from './shoal-batch.js';
 import type { PlainCommand } from './shoal-batch.js';
+import { CrossClientCoalescer } from './shoal-coalesce.js';
 import { dbsizeOf, everyShard, ScanCursors, scanStep } from './shoal-fanout.js';
 
 export interface ShoalBackendOptions {
@@ -48,6 +51,11 @@ export interface ShoalBackendOptions {
   readonly batchCommandsMax?: number;
   /** Argument bytes per batched Kv.Exec (a chunk closes above it); default 1 MiB. */
   readonly batchBytesMax?: number;
+  /**
+   * Single commands of different clients bound for one shard share one Kv.Exec, flushed
+   * each event-loop turn (shoal-coalesce.ts); default true. Needs batchCommandsMax > 1.
+   */
+  readonly coalesceAcrossClients?: boolean;
   readonly random?: () => number;
 }
 
@@ -63,6 +71,8 @@ export class ShoalBackend implements Backend {
   private readonly x: RedisExec;
   private readonly cursors: ScanCursors;
   private readonly random: () => number;
+  /** Undefined when cross-client coalescing is off. */
+  readonly coalescer: CrossClientCoalescer | undefined;
   private statsCache: { key: string; atMs: number; value: Promise<BackendStats> } | undefined;
 
   constructor(private readonly o: ShoalBackendOptions) {
@@ -73,12 +83,28 @@ export class ShoalBackend implements Backend {
     this.x = o.exec;
     this.random = o.random ?? Math.random;
     this.cursors = new ScanCursors(o.scanCursorsMax, this.random);
+    this.coalescer = (o.coalesceAcrossClients ?? true) && (o.batchCommandsMax ?? 256) > 1
+      ? new CrossClientCoalescer({
+        exec: o.exec, batchCommandsMax: o.batchCommandsMax ?? 256, batchBytesMax: o.batchBytesMax ?? 1 << 20, timeoutMs: o.requestTimeoutMs,
+        runAlone: (table, c, resp) => this.runOne(table, [...c.args], [...c.keys], resp),
+      })
+      : undefined;
   }
 
   async exec(table: string, commands: readonly CommandArgs[], options?: ExecOptions): Promise<readonly Reply[]> {
     const resp = options?.respVersion?.() ?? 2;
     // Arguments are views into network buffers: copy before anything awaits.
     const cmds = commands.map((c) => c.map((a) => Buffer.from(a)));
+    if (cmds.length === 1 && this.coalescer !== undefined) {
+      const args = cmds[0]!;
+      const name = args[0]!.toString('latin1').toLowerCase();
+      const keys = dataCommandKeys(args) ?? [];
+      const fanned = name === 'keys' || name === 'randomkey' || ((name === 'mset' || name === 'msetnx') && args.length % 2 === 0);
+      if (keys.length > 0 && !fanned) {
+        const nullArray = (name === 'lpop' || name === 'rpop') && args.length === 3;
+        return [await this.coalescer.submit(table, { args, keys, write: isWriteCommand(name), nullArray }, resp, options?.signal)];
+      }
+    }
     const replies = new Array<Reply>(cmds.length);
     // batchCommandsMax 1: no coalescing at all — every command its own Kv.Exec, run as before.
     const coalesce = cmds.length > 1 && (this.o.batchCommandsMax ?? 256) > 1;
@@ -341,7 +367,11 @@ export class ShoalBackend implements Backend {
         if (!(e instanceof KvError) || e.code !== 'TABLE_NOT_FOUND') throw e;
       }
     }
-    return { tables: out, cluster: { shards, scan_cursors: this.cursors.size } };
+    const co = this.coalescer?.counters;
+    return {
+      tables: out,
+      cluster: { shards, scan_cursors: this.cursors.size, coalesced_batches: co?.batches ?? 0, coalesced_commands: co?.batchedCommands ?? 0 },
+    };
   }
 
 }

@@ -69,6 +69,12 @@ export const proxyConfigSchema = z.strictObject({
    * coalesced (shoal-batch.ts); 1 sends one Kv.Exec per command (no coalescing).
    */
   backendExecBatchCommandsMax: z.number().int().min(1).default(256),
+  /**
+   * Single commands of DIFFERENT client connections bound for one shard are sent as one
+   * Kv.Exec per event-loop turn (shoal-coalesce.ts); false sends each alone. Needs
+   * backendExecBatchCommandsMax > 1.
+   */
+  backendCoalesceAcrossClients: z.boolean().default(true),
   /** Argument bytes above which a coalesced Kv.Exec closes (the next commands go in another). */
   backendExecBatchBytesMax: byteSize().prefault('1MiB'),
   /** Commands of one client's backend batch that run at once (on disjoint keys; see backend-shoal.ts). */

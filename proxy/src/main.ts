@@ -41,6 +41,7 @@ export async function runProxy(argv: readonly string[], env: NodeJS.ProcessEnv =
       exec: RedisExec.of(db), requestTimeoutMs: config.requestTimeoutMs,
       concurrencyMax: config.backendConcurrencyMax, scanCursorsMax: config.scanCursorsMax,
       batchCommandsMax: config.backendExecBatchCommandsMax, batchBytesMax: config.backendExecBatchBytesMax,
+      coalesceAcrossClients: config.backendCoalesceAcrossClients,
     });
     const configFile = argv[argv.indexOf('--config') + 1];
     server = new ProxyServer({ config, backend, logger, ...(argv.includes('--config') && configFile !== undefined ? { configFile } : {}) });
