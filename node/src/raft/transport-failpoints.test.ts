@@ -59,6 +59,13 @@ it('carries a MsgTransferLeader forwarded by a follower (from = the transferee)'
   await waitFor(() => received(b).length === 1, 'the forwarded transfer');
   assert.equal(received(b)[0]!.message.from, 3);
   assert.equal(received(b)[0]!.fromPeer, 1);
+  // The same chaos seed later found a ReadIndex forwarded twice (12 → old leader 10, which had
+  // stepped down, → new leader 11): proposals and ReadIndex keep their originator too.
+  a.transport.send(12, 1, 1, 2, raftMessage({ type: MessageType.ReadIndex, from: 3, to: 2 }));
+  a.transport.send(12, 1, 1, 2, raftMessage({ type: MessageType.Prop, from: 3, to: 2 }));
+  await waitFor(() => received(b).length === 3, 'the forwarded ReadIndex and proposal');
+  assert.deepEqual(received(b).slice(1).map((r) => [r.message.type, r.message.from, r.fromPeer]),
+    [[MessageType.ReadIndex, 3, 1], [MessageType.Prop, 3, 1]]);
   // Any other message must still agree with its envelope.
   assert.throws(() => a.transport.send(12, 1, 1, 2, raftMessage({ from: 3, to: 2 })), /disagree/);
 });

@@ -54,12 +54,17 @@ export interface OutgoingSnapshotHeader {
 }
 
 /**
- * Whether a message agrees with its envelope's peers. The one message whose `from` is not
- * its sender is a MsgTransferLeader a follower forwards to its leader: as in etcd, it
- * keeps the transferee in `from` (raft-ts raft-step-follower.ts), so only `to` must match.
+ * Messages a follower forwards to its leader keep their originator in `from`, as in etcd
+ * (raft-ts raft-step-follower.ts): a proposal, a ReadIndex and a leader transfer (`from` =
+ * the transferee). A replica that was leader when a peer forwarded one of these to it and
+ * is a follower by the time it steps it forwards it again, so its `from` names a third
+ * peer (chaos seed 12: "envelope peers 10→11 disagree with message 12→11").
  */
+const FORWARDED_TYPES: ReadonlySet<MessageType> = new Set([MessageType.Prop, MessageType.ReadIndex, MessageType.TransferLeader]);
+
+/** Whether a message agrees with its envelope's peers (`to` always; `from` unless it may have been forwarded). */
 export function envelopeMatches(fromPeer: number, toPeer: number, message: Message): boolean {
-  return message.to === toPeer && (message.from === fromPeer || message.type === MessageType.TransferLeader);
+  return message.to === toPeer && (message.from === fromPeer || FORWARDED_TYPES.has(message.type));
 }
 
 /** Test and chaos hooks. Never set in production. */
