@@ -38,7 +38,7 @@ afterEach(async () => {
   nodes = [];
 });
 
-async function cluster(): Promise<{ net: IgnoringNetwork; svc: AdminService; target: number }> {
+async function cluster(timeoutMs = 3000): Promise<{ net: IgnoringNetwork; svc: AdminService; target: number }> {
   const net = new IgnoringNetwork();
   nodes = [1, 2, 3].map((n) => new MemNode(n, net));
   for (const n of nodes) n.host(descriptor(1, [1, 2, 3]), peerOf(1, n.nodeId));
@@ -48,7 +48,7 @@ async function cluster(): Promise<{ net: IgnoringNetwork; svc: AdminService; tar
   const leader = leaderOf(net, 1)!;
   // transferLeader needs neither the replica manager nor addresses.
   const svc = new AdminService({
-    nodeId: 1, scheduler: leader.node.scheduler, replicas: {} as ReplicaManager, addressOf: (n) => `node-${n}`, timeoutMs: 3000, logger: silentLogger,
+    nodeId: 1, scheduler: leader.node.scheduler, replicas: {} as ReplicaManager, addressOf: (n) => `node-${n}`, timeoutMs, logger: silentLogger,
   });
   return { net, svc, target: peerOf(1, 2) };
 }
@@ -60,17 +60,21 @@ function request(toPeerId: number): admin.NodeTransferLeaderRequest {
 
 describe('AdminService.transferLeader', () => {
   it('re-issues a transfer whose TimeoutNow the target ignored until leadership moves', async () => {
-    const { net, svc, target } = await cluster();
+    // It ends when leadership moves; the long deadline only keeps a loaded machine from failing it.
+    const { net, svc, target } = await cluster(30_000);
     net.dropTimeoutNow = 2;
     await svc.transferLeader(request(target));
     assert.equal(leaderOf(net, 1)?.replica.peerId, target);
     assert.equal(net.timeoutNowSent, 3, 'two ignored, the third taken');
   });
 
-  it('gives up after TRANSFER_ATTEMPTS_MAX attempts with TIMEOUT', async () => {
-    const { net, svc, target } = await cluster();
+  it('gives up after TRANSFER_ATTEMPTS_MAX attempts with TIMEOUT, before its deadline', async () => {
+    // A deadline far beyond what the attempts need, even on a loaded machine: the call must
+    // end because the attempts ran out, not because the deadline passed.
+    const { net, svc, target } = await cluster(60_000);
     net.dropTimeoutNow = 1_000;
-    await assert.rejects(svc.transferLeader(request(target)), (e: unknown) => e instanceof KvError && e.code === 'TIMEOUT');
+    await assert.rejects(svc.transferLeader(request(target)),
+      (e: unknown) => e instanceof KvError && e.code === 'TIMEOUT' && e.message.includes(`after ${TRANSFER_ATTEMPTS_MAX} transfers`));
     assert.equal(net.timeoutNowSent, TRANSFER_ATTEMPTS_MAX);
     assert.equal(leaderOf(net, 1)?.node, nodes[0]);
   });

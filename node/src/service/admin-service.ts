@@ -69,15 +69,22 @@ export class AdminService {
     if (!r.confState.voters.includes(req.toPeerId as PeerId)) throw invalid('toPeerId', `peer ${req.toPeerId} is not a voter of shard ${r.shardId}`);
     this.o.scheduler.transferLeader(r, req.toPeerId);
     const reissue = new TransferReissue(r, req.toPeerId, Date.now());
+    let exhausted = false;
     await this.o.scheduler.waitUntil(() => {
       if (r.lead === req.toPeerId && !r.isLeader) return true;
-      if (reissue.due(Date.now())) {
+      const now = Date.now();
+      if (reissue.due(now)) {
         this.o.logger.debug({ shardId: r.shardId, toPeerId: req.toPeerId, attempt: reissue.attempts }, 'raft dropped the leader transfer; re-issuing it');
         this.o.scheduler.transferLeader(r, req.toPeerId);
       }
-      return false;
+      // The last attempt was dropped too: answer now rather than at the deadline.
+      exhausted = reissue.exhausted(now);
+      return exhausted;
     }, Date.now() + this.o.timeoutMs,
     () => new KvError('TIMEOUT', `leadership of shard ${r.shardId} did not move to peer ${req.toPeerId} in time`));
+    if (exhausted) {
+      throw new KvError('TIMEOUT', `leadership of shard ${r.shardId} did not move to peer ${req.toPeerId} after ${TRANSFER_ATTEMPTS_MAX} transfers`);
+    }
     return admin.NodeTransferLeaderResponse.create();
   }
 
@@ -307,6 +314,17 @@ export class TransferReissue {
     this.issuedMs = nowMs;
     this.droppedMs = undefined;
     return true;
+  }
+
+  /**
+   * Whether the last allowed attempt was dropped by raft as well (and as long again has
+   * passed, as between attempts): nothing more will be tried, so the caller can answer.
+   */
+  exhausted(nowMs: number): boolean {
+    if (this.attempts < TRANSFER_ATTEMPTS_MAX || !this.r.isLeader || this.r.transferTo !== 0) return false;
+    if (this.r.raw.status().leadTransferee !== 0) return false;
+    if (this.droppedMs === undefined) this.droppedMs = nowMs;
+    return nowMs - this.droppedMs >= Math.max(TRANSFER_GAP_MS_MIN, this.droppedMs - this.issuedMs);
   }
 }
 
