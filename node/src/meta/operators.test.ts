@@ -35,6 +35,10 @@ function harness(port: Partial<ShardAdminPort>, historyMax = 16) {
       calls.push({ method: 'transferLeader', req });
       return Promise.resolve(admin.NodeTransferLeaderResponse.create());
     },
+    splitShard: (req) => {
+      calls.push({ method: 'splitShard', req });
+      return Promise.resolve(admin.NodeSplitShardResponse.create());
+    },
     ...port,
   };
   const ex = new OperatorExecutor({
@@ -86,10 +90,13 @@ test('status is reported until acknowledged; a repeat asks for it again', async 
   assert.equal(ex.statusFor(7)?.state, meta.OperatorState.SUCCEEDED);
 });
 
-test('a slow call times out, a failing one fails with its reason, a missing split fails NOT_SUPPORTED', async () => {
+test('a slow call times out, a failing one fails with its reason, a refused split fails with the node\'s error', async () => {
   const { ex } = harness({
     transferLeader: () => new Promise(() => undefined),
     changeMembership: () => Promise.reject(new KvError('EPOCH_NOT_MATCH', 'shard 7 is at another epoch')),
+    splitShard: () => Promise.resolve(admin.NodeSplitShardResponse.create({
+      error: common.ErrorDetail.create({ code: 'CONDITION_FAILED', message: 'a range shard needs two keys to split' }),
+    })),
   });
   ex.handle(op(1, { $case: 'transferLeader', transferLeader: meta.TransferLeaderOp.create({ toPeerId: 72 }) }, 30), shard);
   ex.handle(op(2, { $case: 'removeReplica', removeReplica: meta.RemoveReplicaOp.create({ peerId: 72 }) }), shard);
@@ -97,7 +104,7 @@ test('a slow call times out, a failing one fails with its reason, a missing spli
   assert.equal(await settled(ex, 1), meta.OperatorState.TIMED_OUT);
   assert.equal(await settled(ex, 2), meta.OperatorState.FAILED);
   assert.equal(await settled(ex, 3), meta.OperatorState.FAILED);
-  assert.match(ex.statusFor(7)!.message, /^NOT_SUPPORTED/);
+  assert.match(ex.statusFor(7)!.message, /^CONDITION_FAILED/);
 });
 
 test('a split goes to AdminService.splitShard with the allocated ids', async () => {

@@ -20,13 +20,13 @@ import { KvError } from '@shoal/common';
 import type { Logger } from '@shoal/common';
 import { admin, common, meta } from '@shoal/proto';
 import { fromDetail } from './meta-client.js';
+import { asKvError } from '../service/errors.js';
 
 /** What the executor needs from NodeAdmin (AdminService has these public methods). */
 export interface ShardAdminPort {
   changeMembership(req: admin.ChangeMembershipRequest): Promise<admin.ChangeMembershipResponse>;
   transferLeader(req: admin.NodeTransferLeaderRequest): Promise<admin.NodeTransferLeaderResponse>;
-  /** Absent until the node implements splits: split operators then fail NOT_SUPPORTED. */
-  splitShard?(req: admin.NodeSplitShardRequest): Promise<admin.NodeSplitShardResponse>;
+  splitShard(req: admin.NodeSplitShardRequest): Promise<admin.NodeSplitShardResponse>;
 }
 
 /** The shard as the executor sees it when an operator arrives. */
@@ -109,7 +109,7 @@ export class OperatorExecutor {
       if (out === 'timeout') this.finish(e, meta.OperatorState.TIMED_OUT, `no outcome within ${op.timeoutMs} ms`);
       else this.finish(e, meta.OperatorState.SUCCEEDED, '');
     } catch (err) {
-      const ke = err instanceof KvError ? err : new KvError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+      const ke = asKvError(err);
       this.finish(e, meta.OperatorState.FAILED, `${ke.code}: ${ke.message}`);
     } finally {
       if (timer !== undefined) clearTimeout(timer);
@@ -162,9 +162,7 @@ export class OperatorExecutor {
         }))).error);
         return 'done';
       case 'split': {
-        const split = this.o.admin.splitShard;
-        if (split === undefined) throw new KvError('NOT_SUPPORTED', 'shard split is not implemented on the node yet');
-        const res = await split.call(this.o.admin, admin.NodeSplitShardRequest.create({
+        const res = await this.o.admin.splitShard(admin.NodeSplitShardRequest.create({
           shardId: op.shardId, epoch, splitKey: kind.split.splitKey, newShardId: kind.split.newShardId, newPeerIds: kind.split.newPeerIds,
         }));
         throwIfError(res.error);
