@@ -157,13 +157,16 @@ test('no quorum: deadlines honoured; a write whose leader lost its quorum is UNK
   assert.equal(followers.length, 2);
   await Promise.all(followers.map((n) => c.lc.kill(n, 'SIGKILL')));
 
-  // The leader has not noticed yet: it accepts the put, proposes it, and cannot commit it.
+  // Usually the leader has not noticed yet: it accepts the put, proposes it, and cannot
+  // commit it → UNKNOWN_OUTCOME, sent once. On a loaded machine check-quorum may already have
+  // deposed it (CI saw "leader unknown"): then nothing was sent to a leader → TIMEOUT, and
+  // the write must be absent after healing (checked below). Never a success.
   const lost = await failure(() => q.put('lost', 'maybe', { timeoutMs: 2000 }));
-  assert.equal(lost.code, 'UNKNOWN_OUTCOME', String(lost.error));
+  assert.ok(lost.code === 'UNKNOWN_OUTCOME' || lost.code === 'TIMEOUT', String(lost.error));
   assert.ok(lost.ms < 2000 + DEADLINE_SLACK_MS, `put took ${lost.ms} ms with timeoutMs 2000`);
   const lostCall = calls.findLast((e) => e.op === 'put' && e.table === 'q');
-  assert.equal(lostCall?.code, 'UNKNOWN_OUTCOME');
-  assert.equal(lostCall.attempts, 1, 'a write of unknown outcome is not re-sent');
+  assert.equal(lostCall?.code, lost.code);
+  if (lost.code === 'UNKNOWN_OUTCOME') assert.equal(lostCall.attempts, 1, 'a write of unknown outcome is not re-sent');
 
   const read = await failure(() => q.get('present', { timeoutMs: 1000 }));
   assert.equal(read.code, 'TIMEOUT', String(read.error));
@@ -193,6 +196,7 @@ test('no quorum: deadlines honoured; a write whose leader lost its quorum is UNK
   const after = await q.getMany(['present', 'lost', 'later'], { valueEncoding: 'utf8' });
   assert.equal(after[0], 'yes');
   assert.ok(after[1] === undefined || after[1] === 'maybe');
+  if (lost.code === 'TIMEOUT') assert.equal(after[1], undefined, 'a TIMEOUT write must not have been applied');
   if (later.code === 'TIMEOUT') assert.equal(after[2], undefined, 'a TIMEOUT write must not have been applied');
   assert.deepEqual(await q.put('healed', 'ok'), { applied: true });
   console.log(`no quorum: put ${lost.code} in ${lost.ms} ms (applied after healing: ${after[1] !== undefined}), get TIMEOUT in ${read.ms} ms, later put ${later.code} in ${later.ms} ms`);
