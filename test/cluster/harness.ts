@@ -17,15 +17,28 @@ import type { ShardConfig, TableConfig } from '@shoal/node';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI = join(ROOT, 'cli/dist/main.js');
 
-/** Ports the OS says are free now (bound to port 0, then released). */
+/**
+ * Below Linux's ephemeral range (32768–60999): a port the OS hands out for port-0 binds and
+ * outgoing connections could be taken by another process while a test has a node down,
+ * and the node could not listen on it again when it restarts (seen in CI: EADDRINUSE).
+ */
+const TEST_PORT_MIN = 20_000;
+const TEST_PORT_MAX = 32_000;
+
+/** `n` distinct ports free now, picked at random outside the ephemeral range. */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => new Promise<import('node:net').Server>((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => res(s));
-  })));
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > n * 200) throw new Error(`no ${n} free ports in ${TEST_PORT_MIN}-${TEST_PORT_MAX}`);
+    const port = TEST_PORT_MIN + Math.floor(Math.random() * (TEST_PORT_MAX - TEST_PORT_MIN));
+    if (ports.includes(port)) continue;
+    const free = await new Promise<boolean>((res) => {
+      const s = createServer();
+      s.once('error', () => res(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
+    });
+    if (free) ports.push(port);
+  }
   return ports;
 }
 
